@@ -1,0 +1,10 @@
+#pragma once
+// Each subcommand lives in its own file and adds itself to the CLI here.
+
+#include <CLI/CLI.hpp>
+
+namespace nddr::cli {
+
+void add_info_command(CLI::App& app);
+
+}  // namespace nddr::cli

@@ -1,0 +1,27 @@
+// nddr: command-line front end. The library throws; only this file turns an
+// exception into a message on stderr and an exit code.
+
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+
+#include "commands.h"
+#include "nddr/util/error.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"nddr: multi-task CNNs with NDDR layerwise feature fusion (LibTorch)"};
+  app.require_subcommand(1);
+  nddr::cli::add_info_command(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const nddr::Error& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}

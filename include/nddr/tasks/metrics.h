@@ -1,0 +1,44 @@
+#pragma once
+// Metrics accumulate over a whole evaluation set and are pooled over all
+// pixels (or images) at the end, as the paper's evaluation does.
+
+#include <torch/torch.h>
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "nddr/tasks/task.h"
+
+namespace nddr {
+
+/// Metric values by name, e.g. {"miou": 0.41, "pixel_acc": 0.7}.
+using MetricValues = std::map<std::string, double>;
+
+class MetricAccumulator {
+ public:
+  virtual ~MetricAccumulator() = default;
+  /// Adds a batch: `output` is the raw network output at the target's size.
+  virtual void add(const torch::Tensor& output, const torch::Tensor& target) = 0;
+  virtual MetricValues compute() const = 0;
+  /// For every metric name: true when higher is better.
+  virtual std::map<std::string, bool> higher_is_better() const = 0;
+  virtual void reset() = 0;
+};
+
+/// Metric names per kind:
+///  - segmentation: miou, pixel_acc (confusion matrix over the set; classes
+///    with an empty union are left out of the mean)
+///  - normals: mean, median, rmse (degrees), within_11.25, within_22.5, within_30 (%)
+///  - depth: abs_err, abs_rel, rmse, delta_1.25 (%)
+///  - classification: accuracy (%)
+std::unique_ptr<MetricAccumulator> make_metric(const TaskSpec& task);
+
+/// Multi-task summary (Maninis et al.): delta_m = (1/T) sum_t (1/M_t)
+/// sum_m s_m (M_mtl - M_single) / M_single, in percent, s_m = +1 where higher
+/// is better. Tasks or metrics missing from `single` are an Error naming them.
+double delta_m(const std::map<std::string, MetricValues>& multi_task,
+               const std::map<std::string, MetricValues>& single_task,
+               const std::map<std::string, std::map<std::string, bool>>& higher_is_better);
+
+}  // namespace nddr
