@@ -16,9 +16,12 @@ struct CrossStitchOptions {
   TORCH_ARG(int64_t, channels);
   /// One weight per (task pair, channel) instead of one per task pair.
   TORCH_ARG(bool, per_channel) = true;
-  /// Own-task weight at init.
+  /// How the weights start; Xavier and MSRA count the K mixed tasks as both
+  /// fan-in and fan-out (the C channels are independent mixings).
+  TORCH_ARG(FusionInit, init) = FusionInit::kDiagonal;
+  /// Own-task weight at the diagonal init.
   TORCH_ARG(double, alpha) = 0.9;
-  /// Other-task weight at init.
+  /// Other-task weight at the diagonal init.
   TORCH_ARG(double, beta) = 0.1;
 };
 
@@ -30,6 +33,9 @@ class CrossStitchImpl : public torch::nn::Cloneable<CrossStitchImpl> {
       : CrossStitchImpl(CrossStitchOptions(num_tasks, channels)) {}
   explicit CrossStitchImpl(CrossStitchOptions options);
   void reset() override;
+  /// Re-initialises the weights according to options.
+  void reset_parameters();
+  /// `features[k]` is task k's map [N,C,H,W]; returns one map per task.
   std::vector<torch::Tensor> forward(const std::vector<torch::Tensor>& features);
 
   CrossStitchOptions options;

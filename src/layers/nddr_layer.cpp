@@ -1,0 +1,70 @@
+#include "nddr/layers/nddr_layer.h"
+
+#include "nddr/util/error.h"
+
+namespace nddr {
+
+NddrLayerImpl::NddrLayerImpl(NddrLayerOptions options) : options(std::move(options)) { reset(); }
+
+void NddrLayerImpl::reset() {
+  const int64_t tasks = options.num_tasks();
+  const int64_t channels = options.channels();
+  if (tasks < 2) throw Error("NddrLayer: num_tasks must be >= 2, got " + std::to_string(tasks));
+  if (channels < 1)
+    throw Error("NddrLayer: channels must be >= 1, got " + std::to_string(channels));
+  conv = register_module("conv", torch::nn::ModuleList());
+  bn = register_module("bn", torch::nn::ModuleList());
+  for (int64_t k = 0; k < tasks; ++k) {
+    conv->push_back(
+        torch::nn::Conv2d(torch::nn::Conv2dOptions(tasks * channels, channels, 1).bias(false)));
+    if (options.batch_norm()) {
+      bn->push_back(torch::nn::BatchNorm2d(torch::nn::BatchNorm2dOptions(channels)
+                                               .momentum(options.bn_momentum())
+                                               .eps(options.bn_eps())));
+    }
+  }
+  reset_parameters();
+}
+
+void NddrLayerImpl::reset_parameters() {
+  torch::NoGradGuard no_grad;
+  const int64_t tasks = options.num_tasks();
+  const int64_t channels = options.channels();
+  for (int64_t k = 0; k < tasks; ++k) {
+    torch::Tensor weight = conv[k]->as<torch::nn::Conv2d>()->weight;
+    switch (options.init()) {
+      case FusionInit::kDiagonal: {
+        // Input blocks are in task order: block j holds task j's channels.
+        weight.zero_();
+        auto matrix = weight.view({channels, tasks, channels});
+        const auto eye = torch::eye(channels, weight.options());
+        for (int64_t j = 0; j < tasks; ++j) {
+          matrix.select(1, j).copy_(eye * (j == k ? options.alpha() : options.beta()));
+        }
+        break;
+      }
+      case FusionInit::kXavier:
+        torch::nn::init::xavier_uniform_(weight);
+        break;
+      case FusionInit::kMsra:
+        torch::nn::init::kaiming_normal_(weight, 0.0, torch::kFanIn, torch::kReLU);
+        break;
+    }
+  }
+  for (const auto& norm : *bn) norm->as<torch::nn::BatchNorm2d>()->reset_parameters();
+}
+
+std::vector<torch::Tensor> NddrLayerImpl::forward(const std::vector<torch::Tensor>& features) {
+  check_fusion_inputs(features, options.num_tasks(), options.channels(), "NddrLayer");
+  const auto concat = torch::cat(features, 1);
+  std::vector<torch::Tensor> outputs;
+  for (int64_t k = 0; k < options.num_tasks(); ++k) {
+    auto out = conv[k]->as<torch::nn::Conv2d>()->forward(concat);
+    if (options.batch_norm()) out = bn[k]->as<torch::nn::BatchNorm2d>()->forward(out);
+    if (options.relu()) out = torch::relu(out);
+    outputs.push_back(out);
+  }
+  return outputs;
+}
+
+}  // namespace nddr
