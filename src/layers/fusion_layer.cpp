@@ -33,8 +33,8 @@ void check_fusion_inputs(const std::vector<torch::Tensor>& features, int64_t num
     if (feature.dim() != 4 || feature.size(1) != channels ||
         feature.sizes() != features.front().sizes()) {
       throw Error(std::string(layer_name) + " expects " + std::to_string(num_tasks) +
-                  " maps of shape [N," + std::to_string(channels) +
-                  ",H,W], all equal; got " + describe());
+                  " maps of shape [N," + std::to_string(channels) + ",H,W], all equal; got " +
+                  describe());
     }
   }
 }
