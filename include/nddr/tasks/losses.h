@@ -14,11 +14,20 @@ namespace nddr {
 ///    whose target is not the zero vector
 ///  - depth: L1 over pixels with target > 0
 ///  - classification: cross-entropy, label -1 ignored
+/// Targets are batched as in data::Batch: segmentation int64 [N,H,W], normals
+/// [N,3,H,W], depth [N,1,H,W], classification int64 [N]. The task's
+/// loss_weight is not applied here: the caller weighs the task losses.
+/// A label outside [0, channels) other than the ignore value is an Error.
 torch::Tensor task_loss(const TaskSpec& task, const torch::Tensor& output,
                         const torch::Tensor& target);
 
 /// Resizes a dense target to (height, width) with nearest-neighbour sampling,
 /// as the reference does to bring labels to the logits' size.
+/// The convention is exactly torch's interpolate(mode=nearest): output index i
+/// reads input index min(floor(i * in / out), in - 1), the ratio in float32,
+/// top-left aligned with no half-pixel offset. Works on [H,W], [C,H,W] and
+/// [N,C,H,W] (the last two dimensions are resized), any dtype, values copied
+/// unchanged. Classification targets are returned as they are.
 torch::Tensor resize_target_nearest(const torch::Tensor& target, TaskKind kind, int64_t height,
                                     int64_t width);
 

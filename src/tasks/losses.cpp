@@ -1,0 +1,141 @@
+#include "nddr/tasks/losses.h"
+
+#include <string>
+
+#include "nddr/util/error.h"
+
+namespace nddr {
+
+namespace F = torch::nn::functional;
+
+namespace {
+
+constexpr int64_t kIgnoreClass = -1;
+
+void check_dense_shapes(const TaskSpec& task, const torch::Tensor& output,
+                        const torch::Tensor& target, int64_t target_channels) {
+  TORCH_CHECK(output.dim() == 4 && output.size(1) == task.channels, "task '", task.name,
+              "': output must be [N,", task.channels, ",H,W], got ", output.sizes());
+  TORCH_CHECK(
+      target.dim() == 4 && target.size(0) == output.size(0) && target.size(1) == target_channels &&
+          target.size(2) == output.size(2) && target.size(3) == output.size(3),
+      "task '", task.name, "': target ", target.sizes(), " does not fit output ", output.sizes());
+}
+
+/// Labels must be classes or the ignore value; anything else would index out
+/// of the logits, so it is reported as bad data rather than crashing.
+void check_labels(const TaskSpec& task, const torch::Tensor& labels, int64_t ignore) {
+  auto valid = labels != ignore;
+  if (!valid.any().item<bool>()) return;
+  auto used = labels.masked_select(valid);
+  const int64_t low = used.min().item<int64_t>();
+  const int64_t high = used.max().item<int64_t>();
+  if (low < 0 || high >= task.channels) {
+    throw Error("task '" + task.name + "': label " + std::to_string(low < 0 ? low : high) +
+                " is outside [0, " + std::to_string(task.channels) + ") and is not the ignore " +
+                "value " + std::to_string(ignore));
+  }
+}
+
+/// Cross-entropy summed over non-ignored labels and divided by their count:
+/// nll_loss's own mean divides 0 by 0 when every label is ignored.
+torch::Tensor masked_cross_entropy(const torch::Tensor& logits, const torch::Tensor& labels,
+                                   int64_t ignore) {
+  auto total = F::nll_loss(torch::log_softmax(logits, 1), labels,
+                           F::NLLLossFuncOptions().ignore_index(ignore).reduction(torch::kSum));
+  auto count = (labels != ignore).sum().clamp_min(1).to(total.scalar_type());
+  return total / count;
+}
+
+/// Mean of `values` over `valid`, zero (still attached to the graph) when
+/// nothing is valid.
+torch::Tensor masked_mean(const torch::Tensor& values, const torch::Tensor& valid) {
+  auto mask = valid.to(values.scalar_type());
+  return (values * mask).sum() / mask.sum().clamp_min(1);
+}
+
+torch::Tensor segmentation_loss(const TaskSpec& task, const torch::Tensor& output,
+                                const torch::Tensor& target) {
+  TORCH_CHECK(target.dim() == 3, "task '", task.name,
+              "': segmentation target must be [N,H,W], got ", target.sizes());
+  check_dense_shapes(task, output, target.unsqueeze(1), 1);
+  check_labels(task, target, kIgnoreLabel);
+  return masked_cross_entropy(output, target.to(torch::kLong), kIgnoreLabel);
+}
+
+torch::Tensor normals_loss(const TaskSpec& task, const torch::Tensor& output,
+                           const torch::Tensor& target) {
+  check_dense_shapes(task, output, target, 3);
+  auto truth = target.to(output.scalar_type());
+  auto valid = truth.abs().sum(1) > 0;
+  auto cosine = (F::normalize(output, F::NormalizeFuncOptions().dim(1)) *
+                 F::normalize(truth, F::NormalizeFuncOptions().dim(1)))
+                    .sum(1);
+  return masked_mean(1 - cosine, valid);
+}
+
+torch::Tensor depth_loss(const TaskSpec& task, const torch::Tensor& output,
+                         const torch::Tensor& target) {
+  check_dense_shapes(task, output, target, 1);
+  auto truth = target.to(output.scalar_type());
+  return masked_mean((output - truth).abs(), truth > 0);
+}
+
+torch::Tensor classification_loss(const TaskSpec& task, const torch::Tensor& output,
+                                  const torch::Tensor& target) {
+  TORCH_CHECK(output.dim() == 2 && output.size(1) == task.channels, "task '", task.name,
+              "': output must be [N,", task.channels, "], got ", output.sizes());
+  TORCH_CHECK(target.dim() == 1 && target.size(0) == output.size(0), "task '", task.name,
+              "': target must be [", output.size(0), "], got ", target.sizes());
+  check_labels(task, target, kIgnoreClass);
+  return masked_cross_entropy(output, target.to(torch::kLong), kIgnoreClass);
+}
+
+}  // namespace
+
+torch::Tensor task_loss(const TaskSpec& task, const torch::Tensor& output,
+                        const torch::Tensor& target) {
+  switch (task.kind) {
+    case TaskKind::kSegmentation:
+      return segmentation_loss(task, output, target);
+    case TaskKind::kNormals:
+      return normals_loss(task, output, target);
+    case TaskKind::kDepth:
+      return depth_loss(task, output, target);
+    case TaskKind::kClassification:
+      return classification_loss(task, output, target);
+  }
+  TORCH_CHECK(false, "task '", task.name, "': unhandled task kind");
+}
+
+namespace {
+
+/// Source index of every output index along one axis, computed by torch's own
+/// nearest interpolation so that the convention matches it bit for bit.
+torch::Tensor nearest_source_indices(int64_t in_size, int64_t out_size) {
+  auto positions = torch::arange(in_size, torch::kFloat).view({1, 1, in_size});
+  auto picked = F::interpolate(
+      positions,
+      F::InterpolateFuncOptions().size(std::vector<int64_t>{out_size}).mode(torch::kNearest));
+  return picked.view({out_size}).to(torch::kLong);
+}
+
+}  // namespace
+
+torch::Tensor resize_target_nearest(const torch::Tensor& target, TaskKind kind, int64_t height,
+                                    int64_t width) {
+  if (!is_dense(kind)) return target;
+  TORCH_CHECK(target.dim() >= 2 && target.dim() <= 4,
+              "resize_target_nearest: target must be [H,W], [C,H,W] or [N,C,H,W], got ",
+              target.sizes());
+  TORCH_CHECK(height > 0 && width > 0, "resize_target_nearest: size must be positive, got ", height,
+              "x", width);
+  const int64_t rows_dim = target.dim() - 2;
+  const int64_t cols_dim = target.dim() - 1;
+  if (target.size(rows_dim) == height && target.size(cols_dim) == width) return target;
+  auto rows = nearest_source_indices(target.size(rows_dim), height).to(target.device());
+  auto cols = nearest_source_indices(target.size(cols_dim), width).to(target.device());
+  return target.index_select(rows_dim, rows).index_select(cols_dim, cols);
+}
+
+}  // namespace nddr
