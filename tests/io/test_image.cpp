@@ -1,0 +1,178 @@
+#include "nddr/io/image.h"
+
+#include <gtest/gtest.h>
+
+#include "io/temp_dir.h"
+#include "nddr/util/error.h"
+
+// The JPEG fixture is encoded with stb's writer, compiled privately here.
+#define STB_IMAGE_WRITE_STATIC
+#define STB_IMAGE_WRITE_IMPLEMENTATION
+#include <stb/stb_image_write.h>
+
+namespace nddr {
+namespace {
+
+using testing::read_bytes;
+using testing::TempDir;
+using testing::write_bytes;
+
+uint32_t crc32(const std::string& bytes) {
+  uint32_t crc = 0xffffffffu;
+  for (const char c : bytes) {
+    crc ^= static_cast<uint8_t>(c);
+    for (int k = 0; k < 8; ++k) crc = (crc >> 1) ^ (0xedb88320u & (0u - (crc & 1u)));
+  }
+  return ~crc;
+}
+
+uint32_t adler32(const std::string& bytes) {
+  uint32_t a = 1, b = 0;
+  for (const char c : bytes) {
+    a = (a + static_cast<uint8_t>(c)) % 65521;
+    b = (b + a) % 65521;
+  }
+  return (b << 16) | a;
+}
+
+std::string big_endian32(uint32_t value) {
+  return {static_cast<char>(value >> 24), static_cast<char>(value >> 16),
+          static_cast<char>(value >> 8), static_cast<char>(value)};
+}
+
+std::string chunk(const std::string& type, const std::string& data) {
+  return big_endian32(static_cast<uint32_t>(data.size())) + type + data +
+         big_endian32(crc32(type + data));
+}
+
+// A 16-bit PNG (colour type 0 grey or 2 RGB) assembled per the PNG spec, with
+// the image data in one uncompressed ("stored") deflate block.
+std::string png16(int height, int width, int channels, const std::vector<uint16_t>& samples) {
+  std::string raw;
+  for (int y = 0; y < height; ++y) {
+    raw.push_back(0);  // filter type None
+    for (int i = 0; i < width * channels; ++i) {
+      const uint16_t v = samples[static_cast<size_t>(y * width * channels + i)];
+      raw.push_back(static_cast<char>(v >> 8));
+      raw.push_back(static_cast<char>(v & 0xff));
+    }
+  }
+  std::string zlib = "\x78\x01";
+  zlib.push_back(1);  // final block, stored
+  const auto length = static_cast<uint16_t>(raw.size());
+  for (const uint16_t v : {length, static_cast<uint16_t>(~length)}) {
+    zlib.push_back(static_cast<char>(v & 0xff));
+    zlib.push_back(static_cast<char>(v >> 8));
+  }
+  zlib += raw + big_endian32(adler32(raw));
+  std::string header =
+      big_endian32(static_cast<uint32_t>(width)) + big_endian32(static_cast<uint32_t>(height));
+  header += std::string{16, static_cast<char>(channels == 1 ? 0 : 2), 0, 0, 0};
+  return std::string("\x89PNG\r\n\x1a\n", 8) + chunk("IHDR", header) + chunk("IDAT", zlib) +
+         chunk("IEND", "");
+}
+
+void expect_error_naming(const std::function<void()>& call, const std::string& path,
+                         const std::string& fragment) {
+  try {
+    call();
+    FAIL() << "expected an Error";
+  } catch (const Error& error) {
+    const std::string message = error.what();
+    EXPECT_NE(message.find(path), std::string::npos) << message;
+    EXPECT_NE(message.find(fragment), std::string::npos) << message;
+  }
+}
+
+TEST(Image, PngRoundTripIsExact) {
+  TempDir dir;
+  torch::manual_seed(0);
+  for (const int64_t channels : {1, 2, 3, 4}) {
+    const auto image = torch::randint(0, 256, {5, 7, channels}, torch::kByte);
+    const std::string path = dir.file("rgb.png");
+    write_png(path, image);
+    const auto loaded = read_image(path);
+    EXPECT_EQ(loaded.scalar_type(), torch::kByte);
+    EXPECT_TRUE(loaded.equal(image)) << channels << " channels";
+  }
+  EXPECT_EQ(dir.entries(), 1u);
+}
+
+TEST(Image, GreyTwoDimensionalAndChannelConversion) {
+  TempDir dir;
+  const std::string path = dir.file("grey.png");
+  const auto grey = torch::arange(12, torch::kByte).view({3, 4}) * 20;
+  write_png(path, grey);
+  EXPECT_TRUE(read_image(path).equal(grey.unsqueeze(2)));
+  // Grey expands to equal RGB; an added alpha channel is opaque.
+  const auto rgba = read_image(path, 4);
+  ASSERT_EQ(rgba.sizes(), torch::IntArrayRef({3, 4, 4}));
+  for (int c = 0; c < 3; ++c) EXPECT_TRUE(rgba.select(2, c).equal(grey));
+  EXPECT_TRUE(rgba.select(2, 3).eq(255).all().item<bool>());
+}
+
+TEST(Image, Reads16BitPngAsInt32) {
+  TempDir dir;
+  const std::string path = dir.file("depth.png");
+  const std::vector<uint16_t> grey = {0, 1000, 40000, 65535, 256, 12345};
+  write_bytes(path, png16(2, 3, 1, grey));
+  const auto loaded = read_image(path);
+  EXPECT_EQ(loaded.scalar_type(), torch::kInt);
+  EXPECT_TRUE(loaded.equal(
+      torch::tensor({0, 1000, 40000, 65535, 256, 12345}, torch::kInt).view({2, 3, 1})));
+
+  const std::vector<uint16_t> rgb = {1, 2, 3, 60000, 50000, 40000};
+  write_bytes(path, png16(1, 2, 3, rgb));
+  EXPECT_TRUE(read_image(path).equal(
+      torch::tensor({1, 2, 3, 60000, 50000, 40000}, torch::kInt).view({1, 2, 3})));
+}
+
+TEST(Image, ReadsJpeg) {
+  TempDir dir;
+  const std::string path = dir.file("flat.jpg");
+  std::vector<uint8_t> pixels(16 * 16 * 3);
+  for (size_t i = 0; i < pixels.size(); i += 3) {
+    pixels[i] = 200;
+    pixels[i + 1] = 100;
+    pixels[i + 2] = 50;
+  }
+  ASSERT_TRUE(stbi_write_jpg(path.c_str(), 16, 16, 3, pixels.data(), 95));
+  const auto loaded = read_image(path);
+  ASSERT_EQ(loaded.sizes(), torch::IntArrayRef({16, 16, 3}));
+  const auto expected = torch::tensor({200, 100, 50}, torch::kInt).view({1, 1, 3});
+  EXPECT_LE((loaded.to(torch::kInt) - expected).abs().max().item<int>(), 3);
+}
+
+TEST(Image, CorruptOrMissingFilesAreErrors) {
+  TempDir dir;
+  const std::string path = dir.file("bad.png");
+  write_png(path, torch::zeros({8, 8, 3}, torch::kByte));
+  const std::string bytes = read_bytes(path);
+  write_bytes(path, bytes.substr(0, bytes.size() / 2));
+  expect_error_naming([&] { read_image(path); }, path, "cannot decode");
+  write_bytes(path, "this is not an image");
+  expect_error_naming([&] { read_image(path); }, path, "cannot decode");
+  const std::string missing = dir.file("missing.png");
+  expect_error_naming([&] { read_image(missing); }, missing, "No such file");
+  expect_error_naming([&] { read_image(path, 5); }, path, "channels");
+}
+
+TEST(Image, WriteRejectsBadTensorsAndCreatesNothing) {
+  TempDir dir;
+  const std::string path = dir.file("out.png");
+  expect_error_naming([&] { write_png(path, torch::zeros({4, 4, 3})); }, path, "Float");
+  expect_error_naming(
+      [&] {
+        write_png(path, torch::zeros({4, 4, 5}, torch::kByte));
+      },
+      path, "uint8");
+  expect_error_naming(
+      [&] {
+        write_png(path, torch::zeros({0, 4, 3}, torch::kByte));
+      },
+      path, "empty");
+  EXPECT_EQ(dir.entries(), 0u);
+}
+
+}  // namespace
+}  // namespace nddr
