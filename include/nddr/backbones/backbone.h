@@ -71,4 +71,7 @@ Registry<BackboneFactory>& backbone_registry();
 /// Builds the backbone named in `options`; unknown names and bad options are Errors.
 std::unique_ptr<Backbone> make_backbone(const BackboneOptions& options);
 
+/// `channels` times the width multiplier, rounded, at least 1.
+int64_t scale_channels(int64_t channels, double width);
+
 }  // namespace nddr
