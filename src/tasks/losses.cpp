@@ -2,40 +2,13 @@
 
 #include <string>
 
-#include "nddr/util/error.h"
+#include "target_checks.h"
 
 namespace nddr {
 
 namespace F = torch::nn::functional;
 
 namespace {
-
-constexpr int64_t kIgnoreClass = -1;
-
-void check_dense_shapes(const TaskSpec& task, const torch::Tensor& output,
-                        const torch::Tensor& target, int64_t target_channels) {
-  TORCH_CHECK(output.dim() == 4 && output.size(1) == task.channels, "task '", task.name,
-              "': output must be [N,", task.channels, ",H,W], got ", output.sizes());
-  TORCH_CHECK(
-      target.dim() == 4 && target.size(0) == output.size(0) && target.size(1) == target_channels &&
-          target.size(2) == output.size(2) && target.size(3) == output.size(3),
-      "task '", task.name, "': target ", target.sizes(), " does not fit output ", output.sizes());
-}
-
-/// Labels must be classes or the ignore value; anything else would index out
-/// of the logits, so it is reported as bad data rather than crashing.
-void check_labels(const TaskSpec& task, const torch::Tensor& labels, int64_t ignore) {
-  auto valid = labels != ignore;
-  if (!valid.any().item<bool>()) return;
-  auto used = labels.masked_select(valid);
-  const int64_t low = used.min().item<int64_t>();
-  const int64_t high = used.max().item<int64_t>();
-  if (low < 0 || high >= task.channels) {
-    throw Error("task '" + task.name + "': label " + std::to_string(low < 0 ? low : high) +
-                " is outside [0, " + std::to_string(task.channels) + ") and is not the ignore " +
-                "value " + std::to_string(ignore));
-  }
-}
 
 /// Cross-entropy summed over non-ignored labels and divided by their count:
 /// nll_loss's own mean divides 0 by 0 when every label is ignored.
@@ -56,9 +29,7 @@ torch::Tensor masked_mean(const torch::Tensor& values, const torch::Tensor& vali
 
 torch::Tensor segmentation_loss(const TaskSpec& task, const torch::Tensor& output,
                                 const torch::Tensor& target) {
-  TORCH_CHECK(target.dim() == 3, "task '", task.name,
-              "': segmentation target must be [N,H,W], got ", target.sizes());
-  check_dense_shapes(task, output, target.unsqueeze(1), 1);
+  check_segmentation_shapes(task, output, target);
   check_labels(task, target, kIgnoreLabel);
   return masked_cross_entropy(output, target.to(torch::kLong), kIgnoreLabel);
 }
@@ -83,10 +54,7 @@ torch::Tensor depth_loss(const TaskSpec& task, const torch::Tensor& output,
 
 torch::Tensor classification_loss(const TaskSpec& task, const torch::Tensor& output,
                                   const torch::Tensor& target) {
-  TORCH_CHECK(output.dim() == 2 && output.size(1) == task.channels, "task '", task.name,
-              "': output must be [N,", task.channels, "], got ", output.sizes());
-  TORCH_CHECK(target.dim() == 1 && target.size(0) == output.size(0), "task '", task.name,
-              "': target must be [", output.size(0), "], got ", target.sizes());
+  check_classification_shapes(task, output, target);
   check_labels(task, target, kIgnoreClass);
   return masked_cross_entropy(output, target.to(torch::kLong), kIgnoreClass);
 }

@@ -27,9 +27,9 @@ bool is_dense(TaskKind kind);
 
 /// One task of a multi-task network.
 struct TaskSpec {
-  std::string name;        ///< unique, used to key outputs, targets and metrics
+  std::string name;  ///< unique, used to key outputs, targets and metrics
   TaskKind kind = TaskKind::kSegmentation;
-  int64_t channels = 0;    ///< output channels: classes, 3 for normals, 1 for depth
+  int64_t channels = 0;  ///< output channels: classes, 3 for normals, 1 for depth
   double loss_weight = 1.0;
 };
 
