@@ -152,6 +152,20 @@ TEST(Weights, NonStrictIgnoresMissingAndUnexpectedButNotShapes) {
   EXPECT_TRUE(network->head->weight.eq(2).all().item<bool>());
 }
 
+TEST(Weights, SkipExcludesModuleEntriesToo) {
+  // E.g. reusing a trained network's columns with a head for other classes.
+  Network trained, fresh;
+  randomize(*trained, 10);
+  randomize(*fresh, 11);
+  const auto head_before = snapshot(*fresh->head);
+  auto tensors = snapshot(*trained);
+  tensors.erase("head.weight");
+  tensors.erase("head.bias");
+  load_weights(*fresh, tensors, LoadOptions().skip({"head."}));
+  EXPECT_TRUE(equal_maps(snapshot(*fresh->seg), snapshot(*trained->seg)));
+  EXPECT_TRUE(equal_maps(snapshot(*fresh->head), head_before));
+}
+
 TEST(Weights, ConvertsDtypes) {
   Column column;
   auto tensors = snapshot(*column);
