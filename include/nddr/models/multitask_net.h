@@ -29,8 +29,9 @@ namespace nddr {
 struct FusionOptions {
   std::string method = "nddr";
   /// Stages (0-based) after which fusion layers sit; empty = after every stage.
+  /// Fusion methods only; nddr_shortcut and sluice need the last stage in it.
   std::vector<int64_t> positions;
-  /// split: number of shared stages.
+  /// split: number of shared stages, 1..num_stages.
   int64_t split_stage = 0;
   /// Weight init for nddr/cross_stitch/sluice.
   FusionInit init = FusionInit::kDiagonal;
@@ -57,19 +58,23 @@ struct NetworkOptions {
 /// What the optimizer does with a parameter (learning-rate multiplier and
 /// weight decay are chosen per role by the trainer).
 enum class ParamRole {
-  kWeight,          ///< conv/linear weight of backbone or head (decayed)
-  kNoDecay,         ///< BN scale/shift and biases of backbone or head
-  kFusionWeight,    ///< NDDR 1x1 / cross-stitch / sluice / shortcut conv weights
-  kFusionNoDecay,   ///< BN scale/shift of fusion layers and shortcut
-  kLastWeight,      ///< heads' fc8 weight (x10 in the paper)
-  kLastBias,        ///< heads' fc8 bias (x20 in the paper)
+  kWeight,         ///< conv/linear weight of backbone or head (decayed)
+  kNoDecay,        ///< BN scale/shift and biases of backbone or head
+  kFusionWeight,   ///< NDDR 1x1 / cross-stitch / sluice / shortcut conv weights
+  kFusionNoDecay,  ///< BN scale/shift of fusion layers and shortcut
+  kLastWeight,     ///< heads' fc8 weight (x10 in the paper)
+  kLastBias,       ///< heads' fc8 bias (x20 in the paper)
 };
 
 std::string to_string(ParamRole role);
 
 /// Parameter names: "columns.<task>.*" (or "shared.*" for split's shared
 /// stages), "fusion.<i>.*" for the fusion layer after the i-th fused stage,
-/// "shortcut.<task>.*", "heads.<task>.*".
+/// "shortcut.<task>.*", "heads.<task>.*". Options are checked on construction:
+/// bad values are Errors naming them.
+///
+///   MultiTaskNet net(options);
+///   auto outputs = net->forward(images);  // outputs.at("seg"): [N,40,h,w]
 class MultiTaskNetImpl : public torch::nn::Module {
  public:
   explicit MultiTaskNetImpl(NetworkOptions options);
@@ -82,7 +87,8 @@ class MultiTaskNetImpl : public torch::nn::Module {
   const NetworkOptions& options() const { return options_; }
   const std::vector<TaskSpec>& tasks() const { return options_.tasks; }
 
-  /// Role of a parameter, by its name in named_parameters().
+  /// Role of a parameter, by its name in named_parameters(); BN parameters and
+  /// biases are the no-decay roles. An unknown name is an Error.
   ParamRole role_of(const std::string& parameter_name) const;
 
   /// Parameter count per part: "backbone", "fusion", "heads" (shortcut and
@@ -95,10 +101,11 @@ class MultiTaskNetImpl : public torch::nn::Module {
   // Filled by the constructor; the modules are also registered by name.
   std::shared_ptr<ColumnImpl> shared_;
   std::vector<std::shared_ptr<ColumnImpl>> columns_;
-  std::vector<torch::nn::AnyModule> fusion_;       // one per fused stage
-  std::vector<int64_t> fusion_after_;              // stage index of each fusion layer
-  std::vector<torch::nn::AnyModule> shortcut_;     // one per task (nddr_shortcut/sluice)
-  std::vector<torch::nn::AnyModule> heads_;        // one per task
+  std::vector<torch::nn::AnyModule> fusion_;    // one per fused stage
+  std::vector<int64_t> fusion_after_;           // stage index of each fusion layer
+  std::vector<torch::nn::AnyModule> shortcut_;  // one per task (nddr_shortcut/sluice)
+  std::vector<torch::nn::AnyModule> heads_;     // one per task
+  std::map<std::string, ParamRole> roles_;      // by parameter name
 };
 TORCH_MODULE(MultiTaskNet);
 
