@@ -13,6 +13,8 @@ torch::Tensor colorize_segmentation(const torch::Tensor& labels);
 
 /// Normals [3,H,W] in [-1,1] -> RGB (n + 1) / 2 * 255, rounded and clamped,
 /// x -> red, y -> green, z -> blue. The invalid zero vector becomes mid grey.
+/// Raw network outputs are not unit length: L2-normalise them over the
+/// channel dimension first, as the loss and metrics do.
 torch::Tensor colorize_normals(const torch::Tensor& normals);
 
 /// Depth [H,W] or [1,H,W] -> RGB through viridis (dark purple = near/low,
