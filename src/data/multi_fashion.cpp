@@ -15,9 +15,11 @@ namespace {
 
 constexpr int64_t kItemSize = 28;
 constexpr int64_t kClasses = 10;
-// The first item lands at offsets [0, kShift], the second at
-// [kMultiFashionSize - kItemSize - kShift, kMultiFashionSize - kItemSize].
-constexpr int64_t kShift = 4;
+// The first item's row and column offsets are in [0, kShift], the second's in
+// [kFar - kShift, kFar]: the two ranges do not meet, so the first item is
+// always strictly up-left of the second and "left" is never ambiguous.
+constexpr int64_t kFar = kMultiFashionSize - kItemSize;
+constexpr int64_t kShift = 3;
 constexpr uint32_t kImagesMagic = 0x00000803;  // unsigned bytes, 3 dimensions
 constexpr uint32_t kLabelsMagic = 0x00000801;  // unsigned bytes, 1 dimension
 // The permutation of first items draws from a stream no sample index uses.
@@ -164,7 +166,6 @@ Sample MultiFashion::get(int64_t index) const {
   int64_t second = items > 1 ? rng.integer(0, items - 2) : 0;
   if (items > 1 && second >= first) ++second;
 
-  constexpr int64_t kFar = kMultiFashionSize - kItemSize;
   const int64_t offsets[2][2] = {
       {rng.integer(0, kShift), rng.integer(0, kShift)},
       {rng.integer(kFar - kShift, kFar), rng.integer(kFar - kShift, kFar)}};

@@ -1,8 +1,9 @@
 #pragma once
 // Multi-Fashion: MultiMNIST built from Fashion-MNIST. Each sample overlays two
-// 28x28 items on a 36x36 canvas, the first shifted towards the top-left, the
-// second towards the bottom-right, overlapping pixels taking the maximum. Task
-// "left" is the first item's class, "right" the second's.
+// 28x28 items on a 36x36 canvas, the first at a row and column offset of 0-3
+// pixels (top-left), the second at 5-8 (bottom-right), overlapping pixels
+// taking the maximum. Task "left" is the first item's class, "right" the
+// second's.
 //
 //   nddr::MultiFashion train(nddr::MultiFashionOptions().split("train").seed(1));
 //   nddr::Sample s = train.get(0);  // image [3,36,36]; targets "left", "right"
