@@ -55,14 +55,19 @@ void NddrLayerImpl::reset_parameters() {
 }
 
 std::vector<torch::Tensor> NddrLayerImpl::forward(const std::vector<torch::Tensor>& features) {
-  check_fusion_inputs(features, options.num_tasks(), options.channels(), "NddrLayer");
-  const auto concat = torch::cat(features, 1);
-  std::vector<torch::Tensor> outputs;
-  for (int64_t k = 0; k < options.num_tasks(); ++k) {
-    auto out = conv[k]->as<torch::nn::Conv2d>()->forward(concat);
-    if (options.batch_norm()) out = bn[k]->as<torch::nn::BatchNorm2d>()->forward(out);
-    if (options.relu()) out = torch::relu(out);
-    outputs.push_back(out);
+  const int64_t tasks = options.num_tasks();
+  check_fusion_inputs(features, tasks, options.channels(), "NddrLayer");
+  // One conv K*C -> K*C with every task's weights stacked equals the K per-task
+  // convs, but backward needs one input-gradient conv instead of K plus their
+  // sum: a training step is 10-18% faster at the paper's sizes, and convs on
+  // the concatenation beat per-block convs or matmuls that skip it
+  // (bench/bench_fusion_layers.cpp).
+  std::vector<torch::Tensor> weights;
+  for (const auto& module : *conv) weights.push_back(module->as<torch::nn::Conv2d>()->weight);
+  auto outputs = torch::conv2d(torch::cat(features, 1), torch::cat(weights, 0)).chunk(tasks, 1);
+  for (int64_t k = 0; k < tasks; ++k) {
+    if (options.batch_norm()) outputs[k] = bn[k]->as<torch::nn::BatchNorm2d>()->forward(outputs[k]);
+    if (options.relu()) outputs[k] = torch::relu(outputs[k]);
   }
   return outputs;
 }
