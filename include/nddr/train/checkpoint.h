@@ -1,0 +1,31 @@
+#pragma once
+// A checkpoint holds everything a run needs to continue exactly where it
+// stopped: weights and BN statistics, the optimizer's momentum buffers, the
+// step, the seed and the config. Data order, augmentation and dropout draws
+// are pure functions of (seed, step) (see data/loader.h and Trainer), so the
+// seed and step restore every random state. Written atomically.
+
+#include <torch/torch.h>
+
+#include <string>
+
+namespace nddr {
+
+struct CheckpointState {
+  int64_t step = 0;  ///< steps completed
+  int64_t seed = 0;
+  std::string config_yaml;
+};
+
+void save_checkpoint(const std::string& path, torch::nn::Module& net,
+                     torch::optim::Optimizer& optimizer, const CheckpointState& state);
+
+/// Restores `net` and `optimizer` (built from the same config) in place;
+/// an unreadable or mismatched file is an Error naming it.
+CheckpointState load_checkpoint(const std::string& path, torch::nn::Module& net,
+                                torch::optim::Optimizer& optimizer);
+
+/// Reads only the state (step, seed, config) of a checkpoint.
+CheckpointState read_checkpoint_state(const std::string& path);
+
+}  // namespace nddr

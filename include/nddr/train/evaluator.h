@@ -1,0 +1,28 @@
+#pragma once
+
+#include <torch/torch.h>
+
+#include <memory>
+
+#include "nddr/data/dataset.h"
+#include "nddr/data/loader.h"
+#include "nddr/models/multitask_net.h"
+#include "nddr/tasks/metrics.h"
+
+namespace nddr {
+
+/// Metrics of every task over a whole dataset.
+struct Evaluation {
+  std::map<std::string, MetricValues> metrics;
+  std::map<std::string, std::map<std::string, bool>> higher_is_better;
+  int64_t images = 0;
+  double seconds = 0.0;
+};
+
+/// Runs `net` in inference mode over `dataset` (in order, normalised, not
+/// augmented); dense outputs are upsampled bilinearly to the input size before
+/// the metrics, as in the paper. The net's training flag is restored.
+Evaluation evaluate(MultiTaskNetImpl& net, std::shared_ptr<const Dataset> dataset,
+                    const EvalLoaderOptions& options);
+
+}  // namespace nddr

@@ -1,0 +1,43 @@
+#include "nddr/train/evaluator.h"
+
+#include <chrono>
+
+namespace nddr {
+
+Evaluation evaluate(MultiTaskNetImpl& net, std::shared_ptr<const Dataset> dataset,
+                    const EvalLoaderOptions& options) {
+  const auto start = std::chrono::steady_clock::now();
+  EvalLoaderOptions loader_options = options;
+  loader_options.tasks(net.tasks());
+  EvalLoader loader(std::move(dataset), loader_options);
+
+  std::map<std::string, std::unique_ptr<MetricAccumulator>> accumulators;
+  for (const auto& task : net.tasks()) accumulators[task.name] = make_metric(task);
+
+  const bool was_training = net.is_training();
+  net.eval();
+  torch::NoGradGuard no_grad;
+  Evaluation evaluation;
+  while (auto batch = loader.next()) {
+    const auto outputs = net.forward(batch->images);
+    for (const auto& task : net.tasks()) {
+      torch::Tensor output = outputs.at(task.name);
+      if (is_dense(task.kind)) {
+        output = upsample_to(output, batch->images.size(2), batch->images.size(3));
+      }
+      accumulators.at(task.name)->add(output, batch->targets.at(task.name));
+    }
+    evaluation.images += batch->images.size(0);
+  }
+  net.train(was_training);
+
+  for (const auto& task : net.tasks()) {
+    evaluation.metrics[task.name] = accumulators.at(task.name)->compute();
+    evaluation.higher_is_better[task.name] = accumulators.at(task.name)->higher_is_better();
+  }
+  evaluation.seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return evaluation;
+}
+
+}  // namespace nddr

@@ -1,0 +1,129 @@
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "nddr/data/synthetic_scenes.h"
+#include "nddr/train/checkpoint.h"
+#include "nddr/train/trainer.h"
+#include "nddr/util/error.h"
+
+namespace nddr {
+namespace {
+
+namespace fs = std::filesystem;
+
+NetworkOptions small_network(const std::string& fusion) {
+  NetworkOptions options;
+  options.backbone.width = 1.0 / 16;
+  options.tasks = {{"seg", TaskKind::kSegmentation, 6, 1.0},
+                   {"normals", TaskKind::kNormals, 3, 5.0}};
+  options.fusion.method = fusion;
+  options.head_hidden = 16;
+  options.head_dilation = 2;
+  options.head_dropout = 0.0;
+  return options;
+}
+
+std::shared_ptr<const Dataset> small_scenes(int64_t count, uint64_t seed) {
+  return std::make_shared<SyntheticScenes>(
+      SyntheticScenesOptions().height(32).width(32).count(count).seed(seed));
+}
+
+TrainOptions options_for(const std::string& run_dir, int64_t steps) {
+  return TrainOptions()
+      .steps(steps)
+      .seed(7)
+      .optimizer(OptimizerOptions().lr(0.01))
+      .log_every(1)
+      .checkpoint_every(0)
+      .run_dir(run_dir);
+}
+
+struct LossRecorder : TrainObserver {
+  void on_step(const StepReport& report) override { losses.push_back(report.total_loss); }
+  std::vector<double> losses;
+};
+
+fs::path fresh_dir(const std::string& name) {
+  const fs::path dir = fs::temp_directory_path() / ("nddr_trainer_" + name);
+  fs::remove_all(dir);
+  return dir;
+}
+
+TEST(Trainer, LossFallsOnSyntheticScenes) {
+  torch::manual_seed(1);
+  // A small fixed set the network can fit: the loss must fall well below its start.
+  const auto data = small_scenes(8, 3);
+  Trainer trainer(MultiTaskNet(small_network("nddr")), data,
+                  TrainLoaderOptions().batch_size(8).workers(1),
+                  options_for("", 40).optimizer(OptimizerOptions().lr(0.003)));
+  LossRecorder recorder;
+  trainer.run(recorder);
+  ASSERT_EQ(recorder.losses.size(), 40u);
+  auto mean = [&](size_t begin, size_t end) {
+    double sum = 0;
+    for (size_t i = begin; i < end; ++i) sum += recorder.losses[i];
+    return sum / static_cast<double>(end - begin);
+  };
+  EXPECT_LT(mean(30, 40), 0.7 * mean(0, 5));
+}
+
+TEST(Trainer, ResumedRunEndsWithTheSameWeights) {
+  const auto data = small_scenes(24, 5);
+  const auto loader = TrainLoaderOptions().batch_size(4).workers(2);
+  const int64_t steps = 8;
+
+  torch::manual_seed(11);
+  MultiTaskNet uninterrupted(small_network("nddr"));
+  torch::manual_seed(11);
+  MultiTaskNet interrupted(small_network("nddr"));
+  torch::manual_seed(12);
+  MultiTaskNet resumed(small_network("nddr"));  // different init: all must come from the file
+
+  TrainObserver quiet;
+  Trainer full(uninterrupted, data, loader, options_for(fresh_dir("full").string(), steps));
+  full.run(quiet);
+
+  const fs::path dir = fresh_dir("stopped");
+  Trainer first_half(interrupted, data, loader,
+                     options_for(dir.string(), steps).stop_after(steps / 2));
+  first_half.run(quiet);
+  EXPECT_EQ(read_checkpoint_state((dir / "checkpoint.pt").string()).step, steps / 2);
+
+  Trainer second_half(resumed, data, loader, options_for(dir.string(), steps));
+  second_half.resume_from((dir / "checkpoint.pt").string());
+  EXPECT_EQ(second_half.step(), steps / 2);
+  second_half.run(quiet);
+
+  const auto expected = uninterrupted->named_parameters();
+  const auto actual = resumed->named_parameters();
+  for (const auto& item : expected) {
+    EXPECT_TRUE(torch::equal(item.value(), actual[item.key()])) << item.key();
+  }
+  const auto expected_buffers = uninterrupted->named_buffers();
+  const auto actual_buffers = resumed->named_buffers();
+  for (const auto& item : expected_buffers) {
+    EXPECT_TRUE(torch::equal(item.value(), actual_buffers[item.key()])) << item.key();
+  }
+}
+
+TEST(Trainer, CheckpointOfAnotherNetworkIsAClearError) {
+  const auto data = small_scenes(8, 5);
+  const fs::path dir = fresh_dir("mismatch");
+  TrainObserver quiet;
+  Trainer nddr_run(MultiTaskNet(small_network("nddr")), data, TrainLoaderOptions().batch_size(2),
+                   options_for(dir.string(), 1));
+  nddr_run.run(quiet);
+  Trainer other(MultiTaskNet(small_network("cross_stitch")), data,
+                TrainLoaderOptions().batch_size(2), options_for("", 1));
+  try {
+    other.resume_from((dir / "checkpoint.pt").string());
+    FAIL() << "expected an Error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("checkpoint.pt"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(other.resume_from((dir / "missing.pt").string()), Error);
+}
+
+}  // namespace
+}  // namespace nddr
