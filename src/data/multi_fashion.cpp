@@ -3,6 +3,8 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <sstream>
 
 #include "nddr/util/error.h"
@@ -26,8 +28,13 @@ constexpr uint32_t kLabelsMagic = 0x00000801;  // unsigned bytes, 1 dimension
 constexpr uint64_t kOrderStream = ~0ULL;
 
 std::vector<uint8_t> read_gzip(const std::string& path) {
+  errno = 0;
   gzFile file = gzopen(path.c_str(), "rb");
-  if (file == nullptr) throw Error("cannot open '" + path + "'");
+  if (file == nullptr) {
+    throw Error("multi-fashion: cannot open '" + path +
+                "': " + (errno != 0 ? std::strerror(errno) : "out of memory") +
+                " (option 'root' names the folder of the Fashion-MNIST idx files)");
+  }
   std::vector<uint8_t> bytes;
   constexpr unsigned kChunk = 1 << 20;
   int read = 0;
@@ -38,10 +45,12 @@ std::vector<uint8_t> read_gzip(const std::string& path) {
     bytes.resize(at + static_cast<size_t>(std::max(read, 0)));
   } while (read > 0);
   int code = Z_OK;
-  const std::string message = gzerror(file, &code);
+  std::string message = gzerror(file, &code);
   gzclose(file);
+  // zlib's message repeats the path: keep only what went wrong.
+  if (message.rfind(path + ": ", 0) == 0) message.erase(0, path.size() + 2);
   if (read < 0 || (code != Z_OK && code != Z_STREAM_END)) {
-    throw Error("'" + path + "' is not valid gzip data: " + message);
+    throw Error("multi-fashion: '" + path + "' is not valid gzip data: " + message);
   }
   return bytes;
 }
@@ -59,13 +68,14 @@ std::vector<uint32_t> read_idx(const std::string& path, uint32_t magic,
   const size_t dims = magic & 0xff;
   const size_t header = 4 * (1 + dims);
   if (bytes->size() < header) {
-    throw Error("'" + path + "' is truncated: " + std::to_string(bytes->size()) +
+    throw Error("multi-fashion: '" + path + "' is truncated: " + std::to_string(bytes->size()) +
                 " bytes, shorter than its idx header");
   }
   if (big_endian(*bytes, 0) != magic) {
     std::ostringstream out;
-    out << "'" << path << "' is not an idx file of " << dims << "-d unsigned bytes: magic 0x"
-        << std::hex << big_endian(*bytes, 0) << ", expected 0x" << magic;
+    out << "multi-fashion: '" << path << "' is not an idx file of " << dims
+        << "-d unsigned bytes: magic 0x" << std::hex << big_endian(*bytes, 0) << ", expected 0x"
+        << magic;
     throw Error(out.str());
   }
   std::vector<uint32_t> shape;
@@ -76,8 +86,8 @@ std::vector<uint32_t> read_idx(const std::string& path, uint32_t magic,
   }
   const size_t found = bytes->size() - header;
   if (found != expected) {
-    throw Error("'" + path + "' is " + (found < expected ? "truncated" : "corrupt") + ": " +
-                std::to_string(found) + " data bytes, its header announces " +
+    throw Error("multi-fashion: '" + path + "' is " + (found < expected ? "truncated" : "corrupt") +
+                ": " + std::to_string(found) + " data bytes, its header announces " +
                 std::to_string(expected));
   }
   bytes->erase(bytes->begin(), bytes->begin() + static_cast<std::ptrdiff_t>(header));
@@ -110,19 +120,20 @@ MultiFashion::MultiFashion(MultiFashionOptions options) : options_(std::move(opt
   const std::string labels_path = prefix + "-labels-idx1-ubyte.gz";
   const auto image_shape = read_idx(images_path, kImagesMagic, &pixels_);
   if (image_shape[1] != kItemSize || image_shape[2] != kItemSize) {
-    throw Error("'" + images_path + "' holds " + std::to_string(image_shape[1]) + "x" +
-                std::to_string(image_shape[2]) + " images, expected 28x28");
+    throw Error("multi-fashion: '" + images_path + "' holds " + std::to_string(image_shape[1]) +
+                "x" + std::to_string(image_shape[2]) + " images, expected 28x28");
   }
   const auto label_shape = read_idx(labels_path, kLabelsMagic, &labels_);
   if (label_shape[0] != image_shape[0]) {
-    throw Error("'" + labels_path + "' has " + std::to_string(label_shape[0]) + " labels but '" +
-                images_path + "' has " + std::to_string(image_shape[0]) + " images");
+    throw Error("multi-fashion: '" + labels_path + "' has " + std::to_string(label_shape[0]) +
+                " labels but '" + images_path + "' has " + std::to_string(image_shape[0]) +
+                " images");
   }
-  if (labels_.empty()) throw Error("'" + images_path + "' holds no images");
+  if (labels_.empty()) throw Error("multi-fashion: '" + images_path + "' holds no images");
   for (size_t i = 0; i < labels_.size(); ++i) {
     if (labels_[i] >= kClasses) {
-      throw Error("'" + labels_path + "': label " + std::to_string(labels_[i]) + " of item " +
-                  std::to_string(i) + " is not in [0, 10)");
+      throw Error("multi-fashion: '" + labels_path + "': label " + std::to_string(labels_[i]) +
+                  " of item " + std::to_string(i) + " is not in [0, 10)");
     }
   }
 

@@ -141,7 +141,7 @@ Material random_material(SampleRng& rng, double min_period, double max_period) {
 // when it rests on the floor.
 Object random_object(SampleRng& rng, int64_t object_class) {
   Object object;
-  const double size = rng.uniform(0.3, 0.6);
+  const double size = rng.uniform(0.4, 0.8);
   double tilt = 0, rest = 0;
   Shape& s = object.shape;
   s.kind = static_cast<ShapeKind>(object_class);
@@ -219,7 +219,7 @@ Scene random_scene(const SyntheticScenesOptions& options, SampleRng& rng) {
   for (int64_t n = 0; n < count; ++n) {
     Object object = random_object(rng, rng.integer(0, options.classes() - 1));
     for (int attempt = 0; attempt < kPlacementTries; ++attempt) {
-      const double distance = rng.uniform(2.0, 6.5);
+      const double distance = rng.uniform(1.8, 6.0);
       const double lateral = rng.uniform(-0.85, 0.85) * tan_half_across * distance;
       const Vec3 spot = cam.position + ahead * distance + cam.right * lateral;
       const double r = object.radius;
