@@ -15,7 +15,7 @@
 namespace nddr {
 
 struct Sample {
-  torch::Tensor image;                            ///< float [3,H,W], RGB in [0,1]
+  torch::Tensor image;                           ///< float [3,H,W], RGB in [0,1]
   std::map<std::string, torch::Tensor> targets;  ///< by task name
 };
 
