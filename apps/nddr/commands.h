@@ -5,6 +5,8 @@
 
 namespace nddr::cli {
 
+void add_train_command(CLI::App& app);
+void add_eval_command(CLI::App& app);
 void add_info_command(CLI::App& app);
 
 }  // namespace nddr::cli

@@ -11,6 +11,8 @@
 int main(int argc, char** argv) {
   CLI::App app{"nddr: multi-task CNNs with NDDR layerwise feature fusion (LibTorch)"};
   app.require_subcommand(1);
+  nddr::cli::add_train_command(app);
+  nddr::cli::add_eval_command(app);
   nddr::cli::add_info_command(app);
   try {
     app.parse(argc, argv);

@@ -1,0 +1,187 @@
+#include "nddr/train/run.h"
+
+#include <chrono>
+#include <filesystem>
+
+#include "nddr/config/network_config.h"
+#include "nddr/data/registry.h"
+#include "nddr/io/atomic_file.h"
+#include "nddr/io/weights.h"
+#include "nddr/models/flops.h"
+#include "nddr/util/error.h"
+
+namespace nddr {
+
+namespace {
+
+NormalizeOptions normalize_options(const Config& config) {
+  NormalizeOptions options;
+  options.mode(config.get_string("data.normalize"))
+      .mean(config.get_double_list("data.mean"))
+      .stddev(config.get_double_list("data.std"));
+  validate(options);
+  return options;
+}
+
+// Loads a torchvision-named backbone file into every column of the network.
+void load_backbone(MultiTaskNetImpl& net, const std::string& path) {
+  const LoadOptions base = LoadOptions().strict(false).skip({"classifier.", "fc."});
+  std::vector<std::string> prefixes;
+  for (const auto& item : net.named_children()) {
+    if (item.key() == "shared") prefixes.push_back("shared.");
+    if (item.key() == "columns") {
+      for (const auto& column : item.value()->named_children()) {
+        prefixes.push_back("columns." + column.key() + ".");
+      }
+    }
+  }
+  for (const auto& prefix : prefixes) load_weights(net, path, LoadOptions(base).add_prefix(prefix));
+}
+
+int64_t parameter_total(const MultiTaskNetImpl& net) {
+  int64_t total = 0;
+  for (const auto& item : net.parameter_counts()) total += item.second;
+  return total;
+}
+
+RunResults results_of(const Config& config, const Evaluation& evaluation) {
+  RunResults results;
+  results.method = config.get_string("network.fusion");
+  results.config = config.to_yaml();
+  results.tasks = evaluation.metrics;
+  results.higher_is_better = evaluation.higher_is_better;
+  results.info["eval_images"] = std::to_string(evaluation.images);
+  results.info["eval_seconds"] = std::to_string(evaluation.seconds);
+  return results;
+}
+
+}  // namespace
+
+RunPaths run_paths(const Config& config) {
+  return RunPaths{config.get_string("output_dir") + "/" + config.get_string("name")};
+}
+
+std::shared_ptr<Dataset> dataset_from_config(const Config& config, const std::string& split) {
+  DatasetSpec spec;
+  spec.name = config.get_string("data." + split + ".dataset");
+  for (const auto& option : config.get_string_map("data." + split + ".options")) {
+    spec.options[option.first] = option.second;
+  }
+  try {
+    return make_dataset(spec);
+  } catch (const Error& e) {
+    throw Error("data." + split + ": " + e.what());
+  }
+}
+
+TrainLoaderOptions train_loader_options(const Config& config) {
+  AugmentOptions augment;
+  augment.scale_min(config.get_double("data.scale_min"))
+      .scale_max(config.get_double("data.scale_max"))
+      .flip(config.get_bool("data.flip"))
+      .crop_height(config.get_int("data.crop_height"))
+      .crop_width(config.get_int("data.crop_width"));
+  validate(augment);
+  return TrainLoaderOptions()
+      .batch_size(config.get_int("train.batch_size"))
+      .seed(static_cast<uint64_t>(config.get_int("seed")))
+      .workers(config.get_int("data.workers"))
+      .prefetch(config.get_int("data.prefetch"))
+      .augment(augment)
+      .normalize(normalize_options(config));
+}
+
+EvalLoaderOptions eval_loader_options(const Config& config) {
+  return EvalLoaderOptions()
+      .batch_size(config.get_int("eval.batch_size"))
+      .workers(config.get_int("data.workers"))
+      .prefetch(config.get_int("data.prefetch"))
+      .normalize(normalize_options(config));
+}
+
+TrainOptions train_options(const Config& config) {
+  return TrainOptions()
+      .steps(config.get_int("train.steps"))
+      .seed(config.get_int("seed"))
+      .poly_power(config.get_double("train.poly_power"))
+      .log_every(std::max<int64_t>(1, config.get_int("train.log_every")))
+      .eval_every(config.get_int("train.eval_every"))
+      .checkpoint_every(config.get_int("train.checkpoint_every"))
+      .run_dir(run_paths(config).dir)
+      .config_yaml(config.to_yaml())
+      .optimizer(
+          OptimizerOptions()
+              .lr(config.get_double("train.lr"))
+              .momentum(config.get_double("train.momentum"))
+              .weight_decay(config.get_double("train.weight_decay"))
+              .lr_mult_fusion(config.get_double("train.lr_mult_fusion"))
+              .lr_mult_last_weight(config.get_double("train.lr_mult_last_weight"))
+              .lr_mult_last_bias(config.get_double("train.lr_mult_last_bias"))
+              .fusion_weight_decay_mult(config.get_double("train.fusion_weight_decay_mult")));
+}
+
+MultiTaskNet network_from_config(const Config& config) {
+  torch::manual_seed(static_cast<uint64_t>(config.get_int("seed")));
+  MultiTaskNet net(network_options_from_config(config));
+  const std::string backbone = config.get_string("train.init_backbone");
+  if (!backbone.empty()) load_backbone(*net, backbone);
+  // Single-task runs' files lack the fusion layers (and the other tasks'
+  // columns), which keep their fresh init: the paper's recipe.
+  for (const auto& path : config.get_string_list("train.init_from")) {
+    load_weights(*net, path, LoadOptions().strict(false));
+  }
+  return net;
+}
+
+RunResults train_from_config(const Config& config, TrainObserver& observer,
+                             const RunOptions& options) {
+  const RunPaths paths = run_paths(config);
+  std::filesystem::create_directories(paths.dir);
+  const std::string config_yaml = config.to_yaml();
+  write_file_atomically(paths.config(), [&](std::ostream& out) { out << config_yaml; });
+
+  MultiTaskNet net = network_from_config(config);
+  auto train_set = dataset_from_config(config, "train");
+  auto test_set = dataset_from_config(config, "test");
+  Trainer trainer(net, train_set, train_loader_options(config),
+                  train_options(config).stop_after(options.stop_after));
+  if (options.resume && std::filesystem::exists(paths.checkpoint())) {
+    trainer.resume_from(paths.checkpoint());
+  }
+  const auto start = std::chrono::steady_clock::now();
+  trainer.run(observer, test_set, eval_loader_options(config));
+  const double train_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (trainer.step() < config.get_int("train.steps")) {
+    RunResults partial;
+    partial.method = config.get_string("network.fusion");
+    partial.info["stopped_at_step"] = std::to_string(trainer.step());
+    return partial;
+  }
+  save_weights(paths.weights(), *net, {{"config", config_yaml}});
+
+  RunResults results = results_of(config, evaluate(*net, test_set, eval_loader_options(config)));
+  const auto sample = test_set->get(0).image;
+  torch::NoGradGuard no_grad;
+  net->eval();
+  const auto flops = count_forward_flops([&] { net->forward(sample.unsqueeze(0)); });
+  results.info["parameters"] = std::to_string(parameter_total(*net));
+  results.info["macs"] = std::to_string(flops.macs);
+  results.info["input_size"] =
+      std::to_string(sample.size(1)) + "x" + std::to_string(sample.size(2));
+  results.info["train_seconds"] = std::to_string(train_seconds);
+  results.info["steps"] = std::to_string(trainer.step());
+  save_results(paths.results(), results);
+  return results;
+}
+
+RunResults evaluate_from_config(const Config& config, const std::string& weights) {
+  MultiTaskNet net(network_options_from_config(config));
+  load_weights(*net, weights);
+  RunResults results = results_of(
+      config, evaluate(*net, dataset_from_config(config, "test"), eval_loader_options(config)));
+  results.info["weights"] = weights;
+  return results;
+}
+
+}  // namespace nddr
