@@ -59,8 +59,9 @@ std::vector<torch::Tensor> NddrLayerImpl::forward(const std::vector<torch::Tenso
   check_fusion_inputs(features, tasks, options.channels(), "NddrLayer");
   // One conv K*C -> K*C with every task's weights stacked equals the K per-task
   // convs, but backward needs one input-gradient conv instead of K plus their
-  // sum: a training step is 10-18% faster at the paper's sizes, and convs on
-  // the concatenation beat per-block convs or matmuls that skip it
+  // sum. At the paper's sizes it matched the per-task convs in inference and
+  // was up to ~20% faster per training step; per-block convs that skip the
+  // concatenation were 7-50% slower and matmul forms no faster
   // (bench/bench_fusion_layers.cpp).
   std::vector<torch::Tensor> weights;
   for (const auto& module : *conv) weights.push_back(module->as<torch::nn::Conv2d>()->weight);
