@@ -64,6 +64,7 @@ RunPaths run_paths(const Config& config) {
 std::shared_ptr<Dataset> dataset_from_config(const Config& config, const std::string& split) {
   DatasetSpec spec;
   spec.name = config.get_string("data." + split + ".dataset");
+  spec.tasks = tasks_from_config(config);
   for (const auto& option : config.get_string_map("data." + split + ".options")) {
     spec.options[option.first] = option.second;
   }
