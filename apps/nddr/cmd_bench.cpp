@@ -1,0 +1,233 @@
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <fstream>
+#include <iomanip>
+#include <iostream>
+#include <limits>
+#include <nlohmann/json.hpp>
+#include <numeric>
+
+#include "commands.h"
+#include "config_options.h"
+#include "nddr/config/network_config.h"
+#include "nddr/data/loader.h"
+#include "nddr/train/run.h"
+#include "nddr/util/error.h"
+
+namespace nddr::cli {
+
+namespace {
+
+// Random images with valid random targets for every task, so the train step
+// runs every loss on real values without reading any data.
+class RandomSamples : public Dataset {
+ public:
+  RandomSamples(std::vector<TaskSpec> tasks, int64_t count, int64_t height, int64_t width)
+      : tasks_(std::move(tasks)), count_(count), height_(height), width_(width) {}
+
+  int64_t size() const override { return count_; }
+
+  Sample get(int64_t /*index*/) const override {
+    Sample sample;
+    sample.image = torch::rand({3, height_, width_});
+    for (const auto& task : tasks_) {
+      torch::Tensor target;
+      switch (task.kind) {
+        case TaskKind::kSegmentation:
+          target = torch::randint(task.channels, {height_, width_}, torch::kLong);
+          break;
+        case TaskKind::kNormals:
+          target = torch::nn::functional::normalize(
+              torch::randn({3, height_, width_}),
+              torch::nn::functional::NormalizeFuncOptions().p(2).dim(0));
+          break;
+        case TaskKind::kDepth:
+          target = torch::rand({1, height_, width_}) * 9.0 + 1.0;
+          break;
+        case TaskKind::kClassification:
+          target = torch::randint(task.channels, {}, torch::kLong);
+          break;
+      }
+      sample.targets[task.name] = target;
+    }
+    return sample;
+  }
+
+  std::vector<TaskSpec> tasks() const override { return tasks_; }
+
+  std::string describe() const override {
+    return "random samples " + std::to_string(height_) + "x" + std::to_string(width_);
+  }
+
+ private:
+  std::vector<TaskSpec> tasks_;
+  int64_t count_, height_, width_;
+};
+
+// Peak resident set size of this process so far (VmHWM), in MiB; NaN where
+// /proc is unavailable.
+double peak_rss_mib() {
+  std::ifstream status("/proc/self/status");
+  for (std::string line; std::getline(status, line);) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
+  }
+  return std::numeric_limits<double>::quiet_NaN();
+}
+
+struct Timing {
+  double median_ms = 0.0;
+  double mean_ms = 0.0;
+  double images_per_second = 0.0;
+  double peak_rss_mib = 0.0;
+};
+
+void to_json(nlohmann::json& out, const Timing& timing) {
+  out = {{"median_ms", timing.median_ms},
+         {"mean_ms", timing.mean_ms},
+         {"images_per_second", timing.images_per_second},
+         {"peak_rss_mib", timing.peak_rss_mib}};
+}
+
+// Runs `body` warmup + iters times and summarises the timed iterations;
+// images/s is batch over the mean time.
+template <typename Body>
+Timing time_iterations(int64_t warmup, int64_t iters, int64_t batch, Body&& body) {
+  using Clock = std::chrono::steady_clock;
+  for (int64_t i = 0; i < warmup; ++i) body(i);
+  std::vector<double> ms;
+  for (int64_t i = 0; i < iters; ++i) {
+    const auto start = Clock::now();
+    body(warmup + i);
+    ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - start).count());
+  }
+  std::sort(ms.begin(), ms.end());
+  Timing timing;
+  const size_t mid = ms.size() / 2;
+  timing.median_ms = ms.size() % 2 ? ms[mid] : (ms[mid - 1] + ms[mid]) / 2.0;
+  timing.mean_ms = std::accumulate(ms.begin(), ms.end(), 0.0) / static_cast<double>(ms.size());
+  timing.images_per_second = static_cast<double>(batch) * 1000.0 / timing.mean_ms;
+  timing.peak_rss_mib = peak_rss_mib();
+  return timing;
+}
+
+struct BenchCommand {
+  ConfigOptions config;
+  int64_t batch = 0;
+  int64_t height = 0;
+  int64_t width = 0;
+  int64_t warmup = 2;
+  int64_t iters = 10;
+  CLI::Option* threads = nullptr;
+  int64_t thread_count = 0;
+  bool json = false;
+
+  void run() {
+    if (threads->count() > 0) config.overrides.push_back("threads=" + std::to_string(thread_count));
+    const Config loaded = config.load();
+    if (warmup < 0) throw Error("--warmup must be >= 0, got " + std::to_string(warmup));
+    if (iters < 1) throw Error("--iters must be >= 1, got " + std::to_string(iters));
+    if ((height > 0) != (width > 0)) throw Error("--height and --width must be given together");
+    if (height < 0 || width < 0) throw Error("--height and --width must be >= 1");
+    if (batch < 0) throw Error("--batch must be >= 1, got " + std::to_string(batch));
+    if (batch == 0) batch = loaded.get_int("train.batch_size");
+    if (height == 0) {
+      const torch::Tensor image = dataset_from_config(loaded, "test")->get(0).image;
+      height = image.size(1);
+      width = image.size(2);
+    }
+
+    torch::manual_seed(static_cast<uint64_t>(loaded.get_int("seed")));
+    MultiTaskNet net(network_options_from_config(loaded));
+    auto samples = std::make_shared<RandomSamples>(net->tasks(), batch, height, width);
+    std::vector<Sample> items;
+    for (int64_t i = 0; i < batch; ++i) items.push_back(samples->get(i));
+    Batch input = collate(items, net->tasks());
+    const TrainLoaderOptions loader = train_loader_options(loaded);
+    input.images = normalize(input.images, loader.normalize());
+
+    // Inference first: the process's peak RSS only grows, so the inference
+    // figure is not masked by the train step's gradients and optimizer state.
+    net->eval();
+    const Timing inference = time_iterations(warmup, iters, batch, [&](int64_t) {
+      torch::NoGradGuard no_grad;
+      net->forward(input.images);
+    });
+    const TrainOptions options = train_options(loaded).run_dir("");
+    Trainer trainer(net, samples, loader, options);
+    // Steps wrap within train.steps so the poly schedule stays defined.
+    const Timing train = time_iterations(
+        warmup, iters, batch, [&](int64_t i) { trainer.train_step(input, i % options.steps()); });
+
+    nlohmann::json report = {
+        {"config", loaded.get_string("name")},
+        {"backbone", loaded.get_string("network.backbone")},
+        {"network_width", loaded.get_double("network.width")},
+        {"fusion", loaded.get_string("network.fusion")},
+        {"batch", batch},
+        {"height", height},
+        {"width", width},
+        {"threads", torch::get_num_threads()},
+        {"warmup", warmup},
+        {"iters", iters},
+        {"inference", inference},
+        {"train_step", train},
+    };
+    if (json) {
+      std::cout << report.dump() << "\n";
+      return;
+    }
+    print_text(report);
+  }
+
+  static void print_text(const nlohmann::json& report) {
+    std::cout << "network: " << report["backbone"].get<std::string>() << " x"
+              << report["network_width"].get<double>() << ", fusion "
+              << report["fusion"].get<std::string>() << "\n"
+              << "input: batch " << report["batch"] << " x 3x" << report["height"] << "x"
+              << report["width"] << ", " << report["threads"] << " thread(s), " << report["warmup"]
+              << " warmup + " << report["iters"] << " timed iterations\n"
+              << std::left << std::setw(12) << "" << std::right << std::setw(11) << "median ms"
+              << std::setw(11) << "mean ms" << std::setw(11) << "images/s" << std::setw(15)
+              << "peak RSS MiB"
+              << "\n"
+              << std::fixed;
+    for (const char* phase : {"inference", "train_step"}) {
+      const auto& timing = report[phase];
+      std::cout << std::left << std::setw(12) << phase << std::right << std::setprecision(2)
+                << std::setw(11) << timing["median_ms"].get<double>() << std::setw(11)
+                << timing["mean_ms"].get<double>() << std::setw(11)
+                << timing["images_per_second"].get<double>() << std::setprecision(0)
+                << std::setw(15);
+      const double rss = timing["peak_rss_mib"].get<double>();
+      if (std::isfinite(rss)) {
+        std::cout << rss << "\n";
+      } else {
+        std::cout << "n/a"
+                  << "\n";
+      }
+    }
+  }
+};
+
+}  // namespace
+
+void add_bench_command(CLI::App& app) {
+  auto command = std::make_shared<BenchCommand>();
+  CLI::App* sub = app.add_subcommand(
+      "bench", "Time the train step and inference of a config's network on random input");
+  command->config.add_to(*sub);
+  sub->add_option("--batch", command->batch, "images per iteration (default: train.batch_size)");
+  sub->add_option("--height", command->height,
+                  "input height (default: the first test sample's, with --width)");
+  sub->add_option("--width", command->width, "input width (with --height)");
+  sub->add_option("--warmup", command->warmup, "untimed iterations first (default 2)");
+  sub->add_option("--iters", command->iters, "timed iterations (default 10)");
+  command->threads = sub->add_option("--threads", command->thread_count,
+                                     "LibTorch threads (default: the config's threads key; 0 = "
+                                     "all cores)");
+  sub->add_flag("--json", command->json, "print the measurements as one JSON object");
+  sub->callback([command] { command->run(); });
+}
+
+}  // namespace nddr::cli

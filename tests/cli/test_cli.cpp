@@ -1,0 +1,292 @@
+// End-to-end tests of the nddr binary: each runs the real executable in a
+// temporary directory on a tiny config (a few seconds each).
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+
+#include "nddr/io/image.h"
+#include "nddr/io/safetensors.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Output {
+  int code = -1;
+  std::string out;
+  std::string err;
+};
+
+std::string read_text(const fs::path& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+class TempDir {
+ public:
+  TempDir() {
+    std::string pattern = (fs::temp_directory_path() / "nddr_cli_XXXXXX").string();
+    const char* made = mkdtemp(pattern.data());
+    if (made == nullptr) throw std::runtime_error("mkdtemp failed");
+    path_ = made;
+  }
+  ~TempDir() {
+    std::error_code ignored;
+    fs::remove_all(path_, ignored);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+// Runs `nddr <args>` in `dir`, capturing stdout, stderr and the exit code.
+Output run_cli(const fs::path& dir, const std::string& args) {
+  const fs::path out = dir / "stdout.txt";
+  const fs::path err = dir / "stderr.txt";
+  const std::string command = "cd '" + dir.string() + "' && '" NDDR_CLI_PATH "' " + args + " > '" +
+                              out.string() + "' 2> '" + err.string() + "'";
+  const int status = std::system(command.c_str());
+  Output result;
+  result.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  result.out = read_text(out);
+  result.err = read_text(err);
+  return result;
+}
+
+// Three dense tasks on 32x32 synthetic scenes, a 1/16-width VGG: trains 4
+// steps in about a second.
+void write_tiny_config(const fs::path& path) {
+  std::ofstream out(path);
+  out << R"(name: tiny
+output_dir: runs
+seed: 3
+threads: 1
+network: {width: 0.0625, head_hidden: 16, head_dilation: 2, head_dropout: 0.0}
+tasks:
+  - {name: seg, kind: segmentation, channels: 4, loss_weight: 1}
+  - {name: normals, kind: normals, channels: 3, loss_weight: 5}
+  - {name: depth, kind: depth, channels: 1, loss_weight: 1}
+data:
+  train: {dataset: synthetic_scenes, options: {count: 16, height: 32, width: 32, classes: 2, seed: 1}}
+  test: {dataset: synthetic_scenes, options: {count: 4, height: 32, width: 32, classes: 2, seed: 2}}
+  workers: 0
+train: {steps: 4, batch_size: 4, lr: 0.01, log_every: 1, checkpoint_every: 2}
+eval: {batch_size: 4}
+)";
+}
+
+std::string describe(const Output& output) {
+  return "exit " + std::to_string(output.code) + "\nstdout:\n" + output.out + "\nstderr:\n" +
+         output.err;
+}
+
+// One tiny trained run shared by the eval and predict tests.
+class TrainedRun : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new TempDir();
+    write_tiny_config(dir_->path() / "tiny.yaml");
+    trained_ = new Output(run_cli(dir_->path(), "train -c tiny.yaml --quiet"));
+  }
+  static void TearDownTestSuite() {
+    delete trained_;
+    delete dir_;
+  }
+  void SetUp() override { ASSERT_EQ(trained_->code, 0) << describe(*trained_); }
+
+  static fs::path dir() { return dir_->path(); }
+
+  static TempDir* dir_;
+  static Output* trained_;
+};
+
+TempDir* TrainedRun::dir_ = nullptr;
+Output* TrainedRun::trained_ = nullptr;
+
+TEST(Cli, HelpOfEverySubcommandExitsZero) {
+  TempDir dir;
+  const Output top = run_cli(dir.path(), "--help");
+  EXPECT_EQ(top.code, 0) << describe(top);
+  for (const char* command : {"train", "eval", "info", "predict", "bench"}) {
+    EXPECT_NE(top.out.find(command), std::string::npos) << command;
+    const Output help = run_cli(dir.path(), std::string(command) + " --help");
+    EXPECT_EQ(help.code, 0) << command << "\n" << describe(help);
+    EXPECT_NE(help.out.find("--config"), std::string::npos) << command;
+  }
+}
+
+TEST(Cli, HelpConfigListsKeys) {
+  TempDir dir;
+  const Output help = run_cli(dir.path(), "train --help-config");
+  EXPECT_EQ(help.code, 0) << describe(help);
+  EXPECT_NE(help.out.find("train.steps"), std::string::npos);
+  EXPECT_NE(help.out.find("network.fusion"), std::string::npos);
+}
+
+TEST(Cli, InfoReportsThePapersParameterCounts) {
+  TempDir dir;
+  const fs::path config = fs::path(NDDR_SOURCE_DIR) / "configs/nyuv2-vgg16-nddr.yaml";
+  const std::string args = fs::exists(config) ? "-c '" + config.string() + "' " : "";
+  const Output info = run_cli(dir.path(), "info " + args + "--json --no-flops");
+  ASSERT_EQ(info.code, 0) << describe(info);
+  const auto json = nlohmann::json::parse(info.out);
+  EXPECT_EQ(json["parameters_by_role"]["fusion_weight"].get<int64_t>(), 2441216);
+  EXPECT_EQ(json["parameters"]["total"].get<int64_t>(), 43471531);
+}
+
+TEST(Cli, UnknownKeySuggestsTheClosest) {
+  TempDir dir;
+  const Output info = run_cli(dir.path(), "info --no-flops train.stpes=3");
+  EXPECT_NE(info.code, 0);
+  EXPECT_NE(info.err.find("did you mean 'train.steps'"), std::string::npos) << describe(info);
+}
+
+TEST(Cli, BadValueNamesTheKey) {
+  TempDir dir;
+  const Output info = run_cli(dir.path(), "info --no-flops train.steps=many");
+  EXPECT_NE(info.code, 0);
+  EXPECT_NE(info.err.find("train.steps"), std::string::npos) << describe(info);
+}
+
+TEST(Cli, MissingConfigFileIsACleanError) {
+  TempDir dir;
+  for (const char* command :
+       {"train", "eval", "info --no-flops", "bench", "predict -o out x.png"}) {
+    const Output output = run_cli(dir.path(), std::string(command) + " -c absent.yaml");
+    EXPECT_EQ(output.code, 2) << command << "\n" << describe(output);
+    EXPECT_NE(output.err.find("absent.yaml"), std::string::npos) << command << "\n"
+                                                                 << describe(output);
+  }
+}
+
+TEST_F(TrainedRun, TrainWritesResultsAndWeights) {
+  EXPECT_TRUE(fs::exists(dir() / "runs/tiny/results.json"));
+  EXPECT_TRUE(fs::exists(dir() / "runs/tiny/weights.safetensors"));
+  const auto results = nlohmann::json::parse(read_text(dir() / "runs/tiny/results.json"));
+  EXPECT_FALSE(results.empty());
+}
+
+TEST_F(TrainedRun, EvalPrintsEachTasksMetricsAsJson) {
+  const Output eval = run_cli(dir(), "eval -c tiny.yaml --json");
+  ASSERT_EQ(eval.code, 0) << describe(eval);
+  const auto metrics = nlohmann::json::parse(eval.out);
+  for (const char* task : {"seg", "normals", "depth"}) {
+    ASSERT_TRUE(metrics.contains(task)) << eval.out;
+    EXPECT_FALSE(metrics[task].empty()) << task;
+    for (const auto& value : metrics[task].items()) {
+      EXPECT_TRUE(value.value().is_number()) << task << "." << value.key();
+    }
+  }
+}
+
+TEST_F(TrainedRun, PredictWritesPngsOfTheInputsSize) {
+  // A size unlike the training images: outputs follow the input.
+  nddr::write_png((dir() / "room.png").string(),
+                  torch::randint(256, {24, 40, 3}, torch::kLong).to(torch::kByte));
+  const Output predict = run_cli(dir(), "predict -c tiny.yaml -o pred room.png");
+  ASSERT_EQ(predict.code, 0) << describe(predict);
+  for (const char* task : {"seg", "normals", "depth"}) {
+    const fs::path png = dir() / "pred" / (std::string("room_") + task + ".png");
+    ASSERT_TRUE(fs::exists(png)) << png;
+    const torch::Tensor image = nddr::read_image(png.string());
+    EXPECT_EQ(image.sizes().vec(), (std::vector<int64_t>{24, 40, 3})) << task;
+  }
+}
+
+TEST_F(TrainedRun, PredictMissingImageNamesItAndWritesNothing) {
+  nddr::write_png((dir() / "present.png").string(), torch::zeros({16, 16, 3}, torch::kByte));
+  const Output predict = run_cli(dir(), "predict -c tiny.yaml -o missing present.png absent.png");
+  EXPECT_EQ(predict.code, 2) << describe(predict);
+  EXPECT_NE(predict.err.find("absent.png"), std::string::npos) << describe(predict);
+  EXPECT_FALSE(fs::exists(dir() / "missing" / "present_seg.png"));
+  EXPECT_FALSE(fs::exists(dir() / "missing" / "absent_seg.png"));
+}
+
+TEST_F(TrainedRun, PredictMissingWeightsNamesThem) {
+  nddr::write_png((dir() / "small.png").string(), torch::zeros({16, 16, 3}, torch::kByte));
+  const Output predict =
+      run_cli(dir(), "predict -c tiny.yaml -w nowhere.safetensors -o out small.png");
+  EXPECT_EQ(predict.code, 2) << describe(predict);
+  EXPECT_NE(predict.err.find("nowhere.safetensors"), std::string::npos) << describe(predict);
+}
+
+TEST(Cli, ResumedRunEqualsAnUninterruptedOne) {
+  TempDir dir;
+  write_tiny_config(dir.path() / "tiny.yaml");
+  const Output whole = run_cli(dir.path(), "train -c tiny.yaml --quiet name=whole");
+  ASSERT_EQ(whole.code, 0) << describe(whole);
+  const Output stopped =
+      run_cli(dir.path(), "train -c tiny.yaml --quiet name=parts --stop-after 2");
+  ASSERT_EQ(stopped.code, 0) << describe(stopped);
+  EXPECT_FALSE(fs::exists(dir.path() / "runs/parts/weights.safetensors"));
+  const Output resumed = run_cli(dir.path(), "train -c tiny.yaml --quiet name=parts --resume");
+  ASSERT_EQ(resumed.code, 0) << describe(resumed);
+
+  const auto a = nddr::load_safetensors((dir.path() / "runs/whole/weights.safetensors").string());
+  const auto b = nddr::load_safetensors((dir.path() / "runs/parts/weights.safetensors").string());
+  ASSERT_EQ(a.tensors.size(), b.tensors.size());
+  for (const auto& item : a.tensors) {
+    ASSERT_TRUE(b.tensors.count(item.first)) << item.first;
+    EXPECT_TRUE(torch::equal(item.second, b.tensors.at(item.first))) << item.first;
+  }
+  // The run changed the weights: the comparison is not between two inits.
+  const Output fresh = run_cli(dir.path(), "train -c tiny.yaml --quiet name=one train.steps=1");
+  ASSERT_EQ(fresh.code, 0) << describe(fresh);
+  const auto c = nddr::load_safetensors((dir.path() / "runs/one/weights.safetensors").string());
+  int64_t changed = 0;
+  for (const auto& item : a.tensors)
+    changed += !torch::equal(item.second, c.tensors.at(item.first));
+  EXPECT_GT(changed, 0);
+}
+
+TEST(Cli, BenchJsonHasTheDocumentedKeys) {
+  TempDir dir;
+  write_tiny_config(dir.path() / "tiny.yaml");
+  const Output bench =
+      run_cli(dir.path(),
+              "bench -c tiny.yaml --batch 2 --height 24 --width 40 --warmup 1 --iters 3 --json");
+  ASSERT_EQ(bench.code, 0) << describe(bench);
+  const auto json = nlohmann::json::parse(bench.out);
+  EXPECT_EQ(json["batch"], 2);
+  EXPECT_EQ(json["height"], 24);
+  EXPECT_EQ(json["width"], 40);
+  EXPECT_EQ(json["threads"], 1);
+  EXPECT_EQ(json["iters"], 3);
+  for (const char* phase : {"inference", "train_step"}) {
+    ASSERT_TRUE(json.contains(phase)) << bench.out;
+    const auto& timing = json[phase];
+    for (const char* key : {"median_ms", "mean_ms", "images_per_second", "peak_rss_mib"}) {
+      ASSERT_TRUE(timing[key].is_number()) << phase << "." << key;
+      EXPECT_GT(timing[key].get<double>(), 0.0) << phase << "." << key;
+    }
+    EXPECT_NEAR(timing["images_per_second"].get<double>(),
+                2 * 1000.0 / timing["mean_ms"].get<double>(), 1e-6);
+  }
+}
+
+TEST(Cli, BenchDefaultsToTheConfigsBatchAndTestImageSize) {
+  TempDir dir;
+  write_tiny_config(dir.path() / "tiny.yaml");
+  const Output bench =
+      run_cli(dir.path(), "bench -c tiny.yaml --warmup 0 --iters 1 --threads 2 --json");
+  ASSERT_EQ(bench.code, 0) << describe(bench);
+  const auto json = nlohmann::json::parse(bench.out);
+  EXPECT_EQ(json["batch"], 4);
+  EXPECT_EQ(json["height"], 32);
+  EXPECT_EQ(json["width"], 32);
+  EXPECT_EQ(json["threads"], 2);
+}
+
+}  // namespace
