@@ -14,6 +14,8 @@ int main(int argc, char** argv) {
   nddr::cli::add_train_command(app);
   nddr::cli::add_eval_command(app);
   nddr::cli::add_info_command(app);
+  nddr::cli::add_experiment_command(app);
+  nddr::cli::add_analyze_fusion_command(app);
   nddr::cli::add_predict_command(app);
   nddr::cli::add_bench_command(app);
   try {

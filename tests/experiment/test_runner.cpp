@@ -1,0 +1,85 @@
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "nddr/experiment/runner.h"
+#include "temp_dir.h"
+
+namespace nddr {
+namespace {
+
+// Two tiny runs: a few seconds in all.
+std::string tiny_experiment(const std::string& dir) {
+  return "name: tiny\nseeds: [0]\noutput_dir: " + dir +
+         "\n"
+         "config:\n"
+         "  threads: 1\n"
+         "  network: {width: 0.125, head_hidden: 8, head_dilation: 1, head_dropout: 0}\n"
+         "  tasks:\n"
+         "    - {name: seg, kind: segmentation, channels: 4, loss_weight: 1}\n"
+         "    - {name: normals, kind: normals, channels: 3, loss_weight: 1}\n"
+         "  data:\n"
+         "    train: {dataset: synthetic_scenes, options: {count: 4, height: 16, width: 16, "
+         "classes: 2}}\n"
+         "    test: {dataset: synthetic_scenes, options: {count: 2, height: 16, width: 16, "
+         "classes: 2, seed: 5}}\n"
+         "    workers: 1\n"
+         "  train: {steps: 2, batch_size: 2, log_every: 1}\n"
+         "  eval: {batch_size: 2}\n"
+         "methods: [{label: single, set: [network.fusion=single]},\n"
+         "          {label: nddr, set: [network.fusion=nddr,\n"
+         "           'train.init_from=[{output_dir}/single-s{seed}/weights.safetensors]']}]\n";
+}
+
+class Recorder : public ExperimentObserver {
+ public:
+  void on_run_start(size_t index, size_t total, const RunSpec& run, RunState state) override {
+    starts.push_back(run.name + "@" + std::to_string(index) + "/" + std::to_string(total));
+    states.push_back(state);
+  }
+  TrainObserver& train_observer() override { return silent; }
+  void on_run_end(const RunSpec& run, const RunResults&, double) override {
+    ended.push_back(run.name);
+  }
+  TrainObserver silent;
+  std::vector<std::string> starts, ended;
+  std::vector<RunState> states;
+};
+
+TEST(Runner, RunStateFollowsTheFilesOfTheRunDirectory) {
+  testing::TempDir dir("state");
+  EXPECT_EQ(run_state(dir.str() + "/missing"), RunState::kFresh);
+  std::ofstream(dir.str() + "/checkpoint.pt") << "x";
+  EXPECT_EQ(run_state(dir.str()), RunState::kResumable);
+  std::ofstream(dir.str() + "/results.json") << "{}";
+  EXPECT_EQ(run_state(dir.str()), RunState::kFinished);
+}
+
+TEST(Runner, TrainsInGridOrderThenSkipsFinishedRuns) {
+  testing::TempDir dir("runner");
+  const auto spec = parse_experiment(tiny_experiment(dir.str()), "tiny.yaml", ".");
+  Recorder first;
+  run_experiment(spec, first);
+  EXPECT_EQ(first.starts, (std::vector<std::string>{"single-s0@0/2", "nddr-s0@1/2"}));
+  EXPECT_EQ(first.ended, (std::vector<std::string>{"single-s0", "nddr-s0"}));
+  const std::string results = dir.str() + "/nddr-s0/results.json";
+  ASSERT_TRUE(std::filesystem::exists(results));
+  const auto written = std::filesystem::last_write_time(results);
+
+  Recorder second;
+  run_experiment(spec, second);
+  EXPECT_TRUE(second.ended.empty());
+  EXPECT_EQ(second.states, (std::vector<RunState>{RunState::kFinished, RunState::kFinished}));
+  EXPECT_EQ(std::filesystem::last_write_time(results), written);
+
+  // Removing one run's results retrains that run only.
+  std::filesystem::remove(results);
+  Recorder third;
+  run_experiment(spec, third);
+  EXPECT_EQ(third.ended, (std::vector<std::string>{"nddr-s0"}));
+  EXPECT_EQ(third.states[1], RunState::kResumable);
+}
+
+}  // namespace
+}  // namespace nddr
