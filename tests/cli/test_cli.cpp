@@ -11,8 +11,12 @@
 #include <sstream>
 #include <string>
 
+#include "nddr/config/config.h"
+#include "nddr/config/network_config.h"
+#include "nddr/data/transforms.h"
 #include "nddr/io/image.h"
 #include "nddr/io/safetensors.h"
+#include "nddr/io/weights.h"
 
 namespace {
 
@@ -220,6 +224,49 @@ TEST_F(TrainedRun, PredictMissingWeightsNamesThem) {
       run_cli(dir(), "predict -c tiny.yaml -w nowhere.safetensors -o out small.png");
   EXPECT_EQ(predict.code, 2) << describe(predict);
   EXPECT_NE(predict.err.find("nowhere.safetensors"), std::string::npos) << describe(predict);
+}
+
+TEST(Cli, PredictPrintsClassificationLines) {
+  TempDir dir;
+  std::ofstream(dir.path() / "cls.yaml") << R"(threads: 1
+network: {width: 0.0625, head_hidden: 16, head_dilation: 2}
+tasks:
+  - {name: digit, kind: classification, channels: 10}
+  - {name: seg, kind: segmentation, channels: 4}
+)";
+  nddr::Config config;
+  config.merge_file((dir.path() / "cls.yaml").string());
+  torch::manual_seed(5);
+  nddr::MultiTaskNet net(nddr::network_options_from_config(config));
+  nddr::save_weights((dir.path() / "cls.safetensors").string(), *net);
+  const torch::Tensor pixels = torch::randint(256, {20, 28, 3}, torch::kLong).to(torch::kByte);
+  nddr::write_png((dir.path() / "digit.png").string(), pixels);
+
+  const Output predict =
+      run_cli(dir.path(), "predict -c cls.yaml -w cls.safetensors -o out digit.png");
+  ASSERT_EQ(predict.code, 0) << describe(predict);
+  std::istringstream line(predict.out);
+  std::string image, task;
+  int64_t index = -1;
+  double probability = 0.0;
+  line >> image >> task >> index >> probability;
+  EXPECT_EQ(image, "digit.png") << predict.out;
+  EXPECT_EQ(task, "digit") << predict.out;
+
+  // The same forward pass in-process: mean_std normalisation is the default.
+  torch::set_num_threads(1);
+  torch::NoGradGuard no_grad;
+  net->eval();
+  const torch::Tensor input =
+      nddr::normalize(pixels.permute({2, 0, 1}).to(torch::kFloat).div(255.0),
+                      nddr::NormalizeOptions().mode("mean_std"));
+  const torch::Tensor expected = net->forward(input.unsqueeze(0)).at("digit")[0].softmax(0);
+  ASSERT_TRUE(index >= 0 && index < 10) << predict.out;
+  // Near-ties may break either way; the printed class must be a maximum.
+  EXPECT_NEAR(expected[index].item<double>(), expected.max().item<double>(), 1e-4);
+  EXPECT_NEAR(probability, expected[index].item<double>(), 1e-4);
+  EXPECT_TRUE(fs::exists(dir.path() / "out/digit_seg.png"));
+  EXPECT_FALSE(fs::exists(dir.path() / "out/digit_digit.png"));
 }
 
 TEST(Cli, ResumedRunEqualsAnUninterruptedOne) {
