@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   nddr::cli::add_analyze_fusion_command(app);
   nddr::cli::add_predict_command(app);
   nddr::cli::add_bench_command(app);
+  nddr::cli::add_compare_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
