@@ -49,6 +49,23 @@ std::vector<std::string> metric_columns(const ExperimentSpec& spec,
   return {all.begin(), all.end()};
 }
 
+// The results restricted to the experiment's listed metrics (all when none
+// are listed), so delta_m averages what the table shows.
+RunResults listed_metrics(const ExperimentSpec& spec, const RunResults& results) {
+  if (spec.metrics.empty()) return results;
+  RunResults kept = results;
+  kept.tasks.clear();
+  for (const auto& [task, metrics] : results.tasks) {
+    for (const auto& [metric, value] : metrics) {
+      const std::string key = task + "." + metric;
+      if (std::find(spec.metrics.begin(), spec.metrics.end(), key) != spec.metrics.end()) {
+        kept.tasks[task][metric] = value;
+      }
+    }
+  }
+  return kept;
+}
+
 }  // namespace
 
 MeanStd mean_std(const std::vector<double>& values) {
@@ -110,7 +127,8 @@ std::vector<RowSummary> summarize(const ExperimentSpec& spec) {
       }
     }
     if (reference.count(run.seed)) {
-      deltas[run.row].push_back(delta_m(results, {reference.at(run.seed)}));
+      deltas[run.row].push_back(
+          delta_m(listed_metrics(spec, results), {listed_metrics(spec, reference.at(run.seed))}));
     }
     seconds[run.row].push_back(info_double(results, "train_seconds"));
     it->parameters = info_int(results, "parameters");
@@ -184,7 +202,10 @@ std::vector<std::pair<double, double>> mean_loss_curve(const std::vector<std::st
     while (std::getline(in, line)) {
       const auto entry = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
       if (entry.is_discarded() || !entry.contains("loss") || !entry.contains("step")) continue;
-      by_step[entry["step"].get<double>()].push_back(entry["loss"].get<double>());
+      // A diverged run logs its NaN loss as null: keep it as a gap.
+      const auto& loss = entry["loss"];
+      by_step[entry["step"].get<double>()].push_back(loss.is_number() ? loss.get<double>()
+                                                                      : std::nan(""));
     }
   }
   std::vector<std::pair<double, double>> curve;

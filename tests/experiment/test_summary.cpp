@@ -29,6 +29,8 @@ void write_run(const std::string& dir, const std::string& name, double miou, dou
   log << R"({"step": 10, "loss": )" << seconds << "}\n"
       << R"({"step": 20, "loss": )" << seconds / 2 << "}\n"
       << R"({"step": 20, "eval": {}})"
+      << "\n"
+      << R"({"step": 30, "loss": null})"
       << "\n";
 }
 
@@ -89,6 +91,19 @@ TEST(Summary, DeltaMIsPerSeedAgainstTheSameSeedsReference) {
   EXPECT_NEAR(rows[3].delta_m.mean, 10.0, 1e-9);
 }
 
+TEST(Summary, DeltaMUsesOnlyTheListedMetrics) {
+  testing::TempDir dir("listed");
+  write_run(dir.str(), "single-s0", 0.5, 30, 10);
+  write_run(dir.str(), "nddr-s0", 0.55, 60, 20);  // +10% miou; the angle is not listed
+  const auto spec =
+      parse_experiment("name: t\nseeds: [0]\nmetrics: [seg.miou]\noutput_dir: " + dir.str() +
+                           "\nmethods: [{label: single}, {label: nddr}]\n",
+                       "t.yaml", ".");
+  const auto rows = summarize(spec);
+  EXPECT_NEAR(rows[1].delta_m.mean, 10.0, 1e-9);
+  EXPECT_EQ(summary_table(spec, rows, "").header[1], "seg.miou ↑");
+}
+
 TEST(Summary, TablesAndReportFiles) {
   testing::TempDir dir("report");
   write_run(dir.str(), "single-s0", 0.5, 30, 10);
@@ -133,10 +148,11 @@ TEST(Summary, LossCurveIsTheMeanOverRuns) {
   write_run(dir.str(), "a", 0.5, 30, 4);
   write_run(dir.str(), "b", 0.5, 30, 8);
   const auto curve = mean_loss_curve({dir.str() + "/a", dir.str() + "/b"});
-  ASSERT_EQ(curve.size(), 2u);
+  ASSERT_EQ(curve.size(), 3u);
   EXPECT_DOUBLE_EQ(curve[0].first, 10);
   EXPECT_DOUBLE_EQ(curve[0].second, 6);
   EXPECT_DOUBLE_EQ(curve[1].second, 3);
+  EXPECT_TRUE(std::isnan(curve[2].second));  // a diverged (null) loss stays a gap
 }
 
 }  // namespace

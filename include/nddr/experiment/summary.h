@@ -1,7 +1,8 @@
 #pragma once
 // An experiment's results, aggregated over seeds: one row per method and per
 // ablation value, each metric as mean ± std, delta_m per seed against the
-// reference method's run of the same seed, sizes and train time. Written as
+// reference method's run of the same seed (over the experiment's listed
+// metrics, or all metrics when none are listed), sizes and train time. Written as
 // Markdown and CSV tables and PNG plots (training losses, ablation curves).
 
 #include <map>
