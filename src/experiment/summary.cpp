@@ -22,7 +22,10 @@ namespace {
 std::string fixed(double value, int decimals) {
   std::ostringstream out;
   out << std::fixed << std::setprecision(decimals) << value;
-  return out.str();
+  std::string text = out.str();
+  // A tiny negative value rounds to "-0.00": print it as zero.
+  if (text[0] == '-' && text.find_first_not_of("-0.") == std::string::npos) text.erase(0, 1);
+  return text;
 }
 
 int64_t info_int(const RunResults& results, const std::string& key) {

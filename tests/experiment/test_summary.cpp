@@ -54,6 +54,7 @@ TEST(Summary, MeanStdIsTheSampleStatistic) {
   EXPECT_EQ(format_mean_std(two, 2), "2.00 ± 1.41");
   EXPECT_EQ(format_mean_std(mean_std({5.0}), 1), "5.0");
   EXPECT_EQ(format_mean_std(mean_std({}), 1), "-");
+  EXPECT_EQ(format_mean_std(mean_std({-0.001}), 2), "0.00");
 }
 
 TEST(Summary, DeltaMIsPerSeedAgainstTheSameSeedsReference) {
