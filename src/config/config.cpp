@@ -122,6 +122,13 @@ Config::Config() : values_(YAML::NodeType::Map) {
   for (const auto& spec : config_schema()) values_[spec.key] = YAML::Load(spec.default_value);
 }
 
+Config::Config(const Config& other) : values_(YAML::Clone(other.values_)) {}
+
+Config& Config::operator=(const Config& other) {
+  if (this != &other) values_ = YAML::Clone(other.values_);
+  return *this;
+}
+
 void Config::set(const std::string& key, const YAML::Node& value, const std::string& origin) {
   const KeySpec* spec = find_key(key);
   if (spec == nullptr) {

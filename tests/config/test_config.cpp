@@ -90,5 +90,18 @@ TEST(Config, SavedYamlReloadsToTheSameValues) {
   EXPECT_EQ(reloaded.to_yaml(), config.to_yaml());
 }
 
+TEST(Config, CopiesAreIndependent) {
+  Config original;
+  Config copy = original;
+  copy.apply_override("train.steps=5");
+  Config assigned;
+  assigned = original;
+  assigned.apply_override("network.fusion=split");
+  EXPECT_EQ(original.get_int("train.steps"), 1000);
+  EXPECT_EQ(original.get_string("network.fusion"), "nddr");
+  EXPECT_EQ(copy.get_int("train.steps"), 5);
+  EXPECT_EQ(assigned.get_string("network.fusion"), "split");
+}
+
 }  // namespace
 }  // namespace nddr

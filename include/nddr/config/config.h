@@ -40,6 +40,12 @@ class Config {
  public:
   /// The schema's defaults.
   Config();
+  /// Copies are deep: YAML::Node copies would share one tree, so an override
+  /// applied to a copy would change the original.
+  Config(const Config& other);
+  Config& operator=(const Config& other);
+  Config(Config&&) noexcept = default;
+  Config& operator=(Config&&) noexcept = default;
 
   /// Overlays a YAML file; unknown keys and bad values are Errors naming the
   /// file, the dotted key and (for typos) the closest valid key.
