@@ -4,7 +4,7 @@
 # evaluates both on held-out scenes and prints per-task metrics and delta_m.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/build.sh nddr_cli
+bash scripts/build.sh --target nddr_cli
 build_dir=${NDDR_BUILD_DIR:-build}
 start=$(date +%s)
 for method in single nddr; do
