@@ -83,19 +83,11 @@ std::string fill_placeholders(const std::string& assignment, int64_t seed,
                     output_dir);
 }
 
-// Config's copies share one YAML tree, so applying overrides to a copy would
-// change the experiment's base: go through the text for an independent copy.
-Config deep_copy(const Config& config) {
-  Config copy;
-  copy.merge_yaml(config.to_yaml(), "experiment base config");
-  return copy;
-}
-
 // Applies every override once to a scratch config, so a typo in a key fails
 // when the file is read, not after an hour of training.
 void check_overrides(const ExperimentSpec& spec, const std::vector<std::string>& overrides,
                      const std::string& where) {
-  Config scratch = deep_copy(spec.base);
+  Config scratch = spec.base;
   for (const auto& assignment : overrides) {
     try {
       scratch.apply_override(fill_placeholders(assignment, spec.seeds.front(), spec.output_dir));
@@ -285,7 +277,7 @@ std::vector<RunSpec> expand_runs(const ExperimentSpec& spec) {
 }
 
 Config run_config(const ExperimentSpec& spec, const RunSpec& run) {
-  Config config = deep_copy(spec.base);
+  Config config = spec.base;
   for (const auto& assignment : run.overrides) config.apply_override(assignment);
   return config;
 }
