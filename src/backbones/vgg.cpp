@@ -36,15 +36,34 @@ const std::vector<VggStage>& vgg_stages() {
   return stages;
 }
 
+// The stages at a given output stride. LargeFOV (stride 8) already trades
+// pool4's stride for dilation in conv5; a smaller stride does the same earlier,
+// DeepLab's way: each pooling whose stride 2 would pass the target keeps
+// stride 1, and every later conv dilates twice as much, so receptive fields
+// stay what they were in input pixels.
+std::vector<VggStage> vgg_stages_at(int64_t output_stride) {
+  std::vector<VggStage> stages = vgg_stages();
+  int64_t stride = 1, extra_dilation = 1;
+  for (VggStage& stage : stages) {
+    stage.dilation *= extra_dilation;
+    if (stage.pool_stride == 2 && stride * 2 > output_stride) {
+      stage.pool_stride = 1;
+      extra_dilation *= 2;
+    }
+    stride *= stage.pool_stride;
+  }
+  return stages;
+}
+
 class VggColumnImpl : public ColumnImpl {
  public:
-  VggColumnImpl(int64_t first, int64_t end, const std::vector<StageInfo>& infos,
-                int64_t in_channels)
+  VggColumnImpl(int64_t first, int64_t end, const std::vector<VggStage>& specs,
+                const std::vector<StageInfo>& infos, int64_t in_channels)
       : ColumnImpl(first, end) {
     auto features = register_module("features", std::make_shared<torch::nn::Module>());
     int64_t channels = first == 0 ? in_channels : infos[first - 1].channels;
     for (int64_t s = first; s < end; ++s) {
-      const VggStage& spec = vgg_stages()[s];
+      const VggStage& spec = specs[s];
       std::vector<torch::nn::AnyModule> layers;
       int64_t index = spec.first_index;
       auto add = [&](auto module) {
@@ -87,9 +106,10 @@ class VggColumnImpl : public ColumnImpl {
 
 class Vgg16LargeFov : public Backbone {
  public:
-  explicit Vgg16LargeFov(const BackboneOptions& options) : in_channels_(options.in_channels) {
+  explicit Vgg16LargeFov(const BackboneOptions& options)
+      : in_channels_(options.in_channels), specs_(vgg_stages_at(options.output_stride)) {
     int64_t stride = 1;
-    for (const auto& spec : vgg_stages()) {
+    for (const auto& spec : specs_) {
       stride *= spec.pool_stride;
       infos_.push_back({spec.name, scale_channels(spec.channels, options.width), stride});
     }
@@ -100,20 +120,22 @@ class Vgg16LargeFov : public Backbone {
   std::shared_ptr<ColumnImpl> make_column(int64_t first, int64_t end) const override {
     TORCH_CHECK(first >= 0 && first < end && end <= num_stages(), "bad VGG stage range [", first,
                 ", ", end, ")");
-    return std::make_shared<VggColumnImpl>(first, end, infos_, in_channels_);
+    return std::make_shared<VggColumnImpl>(first, end, specs_, infos_, in_channels_);
   }
 
  private:
   int64_t in_channels_;
+  std::vector<VggStage> specs_;
   std::vector<StageInfo> infos_;
 };
 
 }  // namespace
 
 std::unique_ptr<Backbone> make_vgg16_largefov(const BackboneOptions& options) {
-  if (options.output_stride != 8) {
-    throw Error("backbone 'vgg16_largefov' has output stride 8, got output_stride " +
-                std::to_string(options.output_stride));
+  const int64_t os = options.output_stride;
+  if (os != 2 && os != 4 && os != 8) {
+    throw Error("backbone 'vgg16_largefov' supports output_stride 2, 4 or 8, got " +
+                std::to_string(os));
   }
   return std::make_unique<Vgg16LargeFov>(options);
 }

@@ -13,7 +13,7 @@ const std::vector<KeySpec>& config_schema() {
       {"network.backbone", T::kString, "vgg16_largefov",
        "vgg16_largefov, resnet18, resnet34, resnet50, resnet101"},
       {"network.width", T::kDouble, "1.0", "channel multiplier of the backbone"},
-      {"network.output_stride", T::kInt, "8", "8 or 16 (ResNet); VGG LargeFOV is always 8"},
+      {"network.output_stride", T::kInt, "8", "ResNet: 8 or 16; VGG LargeFOV: 8 (the paper), 4 or 2 (small images)"},
       {"network.fusion", T::kString, "nddr",
        "single, split, cross_stitch, nddr, nddr_shortcut, sluice"},
       {"network.positions", T::kIntList, "[]",

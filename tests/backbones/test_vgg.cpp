@@ -175,10 +175,61 @@ TEST(Vgg, SplitColumnsEqualFullColumnWithSameWeights) {
   EXPECT_TRUE(torch::allclose(full->forward(x), tail->forward(head->forward(x))));
 }
 
-TEST(Vgg, RejectsOutputStride16) {
-  BackboneOptions options;
-  options.output_stride = 16;
-  EXPECT_THROW(make_backbone(options), Error);
+// Dilation of every 3x3 conv in a column, in order.
+std::vector<int64_t> conv_dilations(torch::nn::Module& column) {
+  std::vector<int64_t> dilations;
+  for (auto& child : column.modules(/*include_self=*/false)) {
+    if (auto* conv = child->as<torch::nn::Conv2dImpl>()) {
+      dilations.push_back(conv->options.dilation()->at(0));
+    }
+  }
+  return dilations;
+}
+
+TEST(Vgg, SmallerOutputStridesTradePoolingForDilation) {
+  struct Case {
+    int64_t output_stride;
+    std::vector<int64_t> strides;
+    std::vector<int64_t> stage_dilations;  // of each stage's convs
+    int64_t logits_for_32;
+  };
+  const std::vector<Case> cases = {{8, {2, 4, 8, 8, 8}, {1, 1, 1, 1, 2}, 4},
+                                   {4, {2, 4, 4, 4, 4}, {1, 1, 1, 2, 4}, 8},
+                                   {2, {2, 2, 2, 2, 2}, {1, 1, 2, 4, 8}, 16}};
+  const std::vector<int64_t> convs_per_stage = {2, 2, 3, 3, 3};
+  const auto reference_names = vgg(0.125)->make_column(0, 5)->named_parameters().keys();
+  for (const auto& c : cases) {
+    BackboneOptions options;
+    options.width = 0.125;
+    options.output_stride = c.output_stride;
+    auto backbone = make_backbone(options);
+    std::vector<int64_t> expected_dilations;
+    for (int64_t s = 0; s < 5; ++s) {
+      EXPECT_EQ(backbone->stages()[s].stride, c.strides[s]) << "os " << c.output_stride;
+      expected_dilations.insert(expected_dilations.end(), convs_per_stage[s], c.stage_dilations[s]);
+    }
+    auto column = backbone->make_column(0, 5);
+    EXPECT_EQ(conv_dilations(*column), expected_dilations) << "os " << c.output_stride;
+    // Same parameter names at every stride: weights load into any of them.
+    EXPECT_EQ(column->named_parameters().keys(), reference_names);
+    torch::NoGradGuard no_grad;
+    column->eval();
+    auto out = column->forward(torch::randn({1, 3, 32, 32}));
+    EXPECT_EQ(out.sizes(), (std::vector<int64_t>{1, 64, c.logits_for_32, c.logits_for_32}));
+  }
+}
+
+TEST(Vgg, RejectsUnsupportedOutputStrides) {
+  for (int64_t os : {1, 3, 16}) {
+    BackboneOptions options;
+    options.output_stride = os;
+    try {
+      make_backbone(options);
+      ADD_FAILURE() << "output_stride " << os << " accepted";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(std::to_string(os)), std::string::npos) << e.what();
+    }
+  }
 }
 
 }  // namespace

@@ -49,7 +49,7 @@ class ColumnImpl : public torch::nn::Module {
 struct BackboneOptions {
   std::string name = "vgg16_largefov";  ///< registry key
   double width = 1.0;                   ///< channel multiplier (CPU-sized runs use < 1)
-  int64_t output_stride = 8;            ///< 8 or 16 for ResNet; VGG LargeFOV is always 8
+  int64_t output_stride = 8;            ///< ResNet: 8 or 16; VGG LargeFOV: 8, 4 or 2
   int64_t in_channels = 3;
 };
 

@@ -8,7 +8,10 @@
 
 namespace nddr {
 
-/// The "vgg16_largefov" backbone; options.output_stride must be 8.
+/// The "vgg16_largefov" backbone. options.output_stride is 8 (the paper's
+/// LargeFOV), or 4 / 2 for small images: pool3 (and pool2) then keep stride 1
+/// and the convs after them dilate 2x (4x) more, so logits come out at 1/4
+/// (1/2) of the input with the same receptive fields in input pixels.
 std::unique_ptr<Backbone> make_vgg16_largefov(const BackboneOptions& options);
 
 }  // namespace nddr
