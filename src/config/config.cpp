@@ -131,6 +131,19 @@ Config& Config::operator=(const Config& other) {
 
 void Config::set(const std::string& key, const YAML::Node& value, const std::string& origin) {
   const KeySpec* spec = find_key(key);
+  const auto dot = key.rfind('.');
+  const KeySpec* parent = dot == std::string::npos ? nullptr : find_key(key.substr(0, dot));
+  if (spec == nullptr && parent != nullptr && parent->type == ValueType::kStringMap) {
+    // One entry of a free-form map (e.g. data.train.options.count): the other
+    // entries stay.
+    if (!value.IsScalar()) {
+      throw Error(origin + ": bad value for '" + key + "': expected a scalar, got " +
+                  describe(value));
+    }
+    if (!values_[parent->key].IsMap()) values_[parent->key] = YAML::Node(YAML::NodeType::Map);
+    values_[parent->key][key.substr(dot + 1)] = YAML::Clone(value);
+    return;
+  }
   if (spec == nullptr) {
     throw Error(origin + ": unknown key '" + key + "'" + did_you_mean(key, all_keys()));
   }

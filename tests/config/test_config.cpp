@@ -90,6 +90,22 @@ TEST(Config, SavedYamlReloadsToTheSameValues) {
   EXPECT_EQ(reloaded.to_yaml(), config.to_yaml());
 }
 
+TEST(Config, OverrideSetsOneEntryOfAMap) {
+  Config config;
+  config.apply_override("data.train.options={count: 5, seed: 3}");
+  config.apply_override("data.train.options.count=16");
+  config.apply_override("data.test.options.height=32");
+  EXPECT_EQ(config.get_string_map("data.train.options"),
+            (std::vector<std::pair<std::string, std::string>>{{"count", "16"}, {"seed", "3"}}));
+  EXPECT_EQ(config.get_string_map("data.test.options"),
+            (std::vector<std::pair<std::string, std::string>>{{"height", "32"}}));
+  const std::string message =
+      error_of([&] { config.apply_override("data.train.options.count=[1, 2]"); });
+  EXPECT_NE(message.find("data.train.options.count"), std::string::npos) << message;
+  EXPECT_EQ(config.get_string_map("data.train.options").front().second, "16");
+  EXPECT_FALSE(error_of([&] { config.apply_override("train.lr.x=1"); }).empty());
+}
+
 TEST(Config, CopiesAreIndependent) {
   Config original;
   Config copy = original;
