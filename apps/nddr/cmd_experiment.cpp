@@ -59,6 +59,7 @@ struct ExperimentCommand {
   bool report_only = false;
   bool list = false;
   bool quiet = false;
+  std::string shard;
 
   void run() const {
     const ExperimentSpec spec = load_experiment(file);
@@ -74,9 +75,16 @@ struct ExperimentCommand {
       return;
     }
     if (!report_only) {
+      const Shard part = shard.empty() ? Shard{} : parse_shard(shard);
       configure_threads(static_cast<int>(spec.base.get_int("threads")));
       ExperimentProgress progress(quiet);
-      run_experiment(spec, progress);
+      run_experiment(spec, progress, part);
+      if (part.count > 1) {
+        // Other shards may still be training: the report waits for them.
+        std::cout << "shard " << shard << " done; once every shard is, write the report with: "
+                  << "nddr experiment " << file << " --report-only\n";
+        return;
+      }
     }
     std::cout << write_report(spec) << "report: " << spec.report_dir << "/" << slug(spec.name)
               << ".{md,csv} and PNGs\n";
@@ -96,6 +104,9 @@ void add_experiment_command(CLI::App& app) {
                 "only (re)write the report from the finished runs");
   sub->add_flag("--list", command->list, "list the runs and whether each is finished");
   sub->add_flag("-q,--quiet", command->quiet, "no progress output");
+  sub->add_option("--shard", command->shard,
+                  "K/N: train only every N-th run starting at the K-th, so N processes can "
+                  "share the grid (then --report-only)");
   sub->callback([command] { command->run(); });
 }
 

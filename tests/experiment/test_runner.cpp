@@ -4,6 +4,7 @@
 #include <fstream>
 
 #include "nddr/experiment/runner.h"
+#include "nddr/util/error.h"
 #include "temp_dir.h"
 
 namespace nddr {
@@ -79,6 +80,40 @@ TEST(Runner, TrainsInGridOrderThenSkipsFinishedRuns) {
   run_experiment(spec, third);
   EXPECT_EQ(third.ended, (std::vector<std::string>{"nddr-s0"}));
   EXPECT_EQ(third.states[1], RunState::kResumable);
+}
+
+TEST(Runner, ShardsSplitTheGridBetweenProcesses) {
+  testing::TempDir dir("shards");
+  // Both runs from scratch, so neither shard waits for the other.
+  std::string text = tiny_experiment(dir.str());
+  text = text.substr(0, text.find("methods:")) +
+         "methods: [{label: single, set: [network.fusion=single]},\n"
+         "          {label: nddr, set: [network.fusion=nddr]}]\n";
+  const auto spec = parse_experiment(text, "tiny.yaml", ".");
+  Recorder second_half;
+  run_experiment(spec, second_half, parse_shard("2/2"));
+  EXPECT_EQ(second_half.ended, (std::vector<std::string>{"nddr-s0"}));
+  EXPECT_EQ(second_half.starts, (std::vector<std::string>{"nddr-s0@1/2"}));
+  Recorder first_half;
+  run_experiment(spec, first_half, parse_shard("1/2"));
+  EXPECT_EQ(first_half.ended, (std::vector<std::string>{"single-s0"}));
+  Recorder whole;
+  run_experiment(spec, whole);
+  EXPECT_TRUE(whole.ended.empty()) << "the two shards covered the grid";
+}
+
+TEST(Runner, ParseShardAcceptsOnlyKOverN) {
+  const Shard shard = parse_shard("3/4");
+  EXPECT_EQ(shard.index, 2u);
+  EXPECT_EQ(shard.count, 4u);
+  for (const char* bad : {"0/2", "3/2", "1", "a/2", "1/", "/2", "-1/2", "1/2/3"}) {
+    try {
+      parse_shard(bad);
+      ADD_FAILURE() << bad << " accepted";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(bad), std::string::npos) << e.what();
+    }
+  }
 }
 
 }  // namespace

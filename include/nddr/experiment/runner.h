@@ -34,7 +34,21 @@ class ExperimentObserver {
                           double /*seconds*/) {}
 };
 
-void run_experiment(const ExperimentSpec& spec, ExperimentObserver& observer);
+/// Part `index` (0-based) of `count`: run i of the grid belongs to part
+/// i % count. Several processes, one per part, share a machine's cores better
+/// than one process with more threads when the networks are small.
+struct Shard {
+  size_t index = 0;
+  size_t count = 1;
+};
+
+/// Parses "K/N" (1 <= K <= N, 1-based as users count) into a Shard; anything
+/// else is an Error naming the text.
+Shard parse_shard(const std::string& text);
+
+/// Trains the runs of `shard` in grid order; the observer still sees every
+/// run's index in the whole grid.
+void run_experiment(const ExperimentSpec& spec, ExperimentObserver& observer, Shard shard = {});
 
 /// The run directory of `run` (<output_dir>/<name>).
 std::string run_dir(const ExperimentSpec& spec, const RunSpec& run);
