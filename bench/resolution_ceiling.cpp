@@ -23,12 +23,9 @@ constexpr int64_t kClasses = 4;
 
 void report(int64_t size, int64_t stride, int64_t count) {
   using namespace nddr;
-  SyntheticScenes scenes(SyntheticScenesOptions()
-                             .height(size)
-                             .width(size)
-                             .count(count)
-                             .seed(kTestSeed)
-                             .classes(kClasses));
+  SyntheticScenes scenes(
+      SyntheticScenesOptions().height(size).width(size).count(count).seed(kTestSeed).classes(
+          kClasses));
   const auto tasks = scenes.tasks();
   const TaskSpec& seg = tasks.at(0);
   const TaskSpec& normals = tasks.at(1);
@@ -49,11 +46,11 @@ void report(int64_t size, int64_t stride, int64_t count) {
   }
   const auto s = seg_metric->compute();
   const auto n = normals_metric->compute();
-  std::printf("| %3lldx%-3lld | %6lld | %4lldx%-4lld | %7.3f | %9.3f | %12.2f | %14.2f | %19.2f |\n",
-              static_cast<long long>(size), static_cast<long long>(size),
-              static_cast<long long>(stride), static_cast<long long>(logits),
-              static_cast<long long>(logits), s.at("miou"), s.at("pixel_acc"), n.at("mean"),
-              n.at("median"), n.at("within_22.5"));
+  std::printf(
+      "| %3lldx%-3lld | %6lld | %4lldx%-4lld | %7.3f | %9.3f | %12.2f | %14.2f | %19.2f |\n",
+      static_cast<long long>(size), static_cast<long long>(size), static_cast<long long>(stride),
+      static_cast<long long>(logits), static_cast<long long>(logits), s.at("miou"),
+      s.at("pixel_acc"), n.at("mean"), n.at("median"), n.at("within_22.5"));
 }
 
 }  // namespace
@@ -63,8 +60,12 @@ int main(int argc, char** argv) {
   std::printf("Ceiling on %lld synthetic test scenes (seed %llu, %lld object classes)\n\n",
               static_cast<long long>(count), static_cast<unsigned long long>(kTestSeed),
               static_cast<long long>(kClasses));
-  std::printf("| input   | stride | logits    | miou    | pixel_acc | normals mean | normals median | normals within_22.5 |\n");
-  std::printf("| ------- | -----: | --------- | ------: | --------: | -----------: | -------------: | ------------------: |\n");
+  std::printf(
+      "| input   | stride | logits    | miou    | pixel_acc | normals mean | normals median | "
+      "normals within_22.5 |\n");
+  std::printf(
+      "| ------- | -----: | --------- | ------: | --------: | -----------: | -------------: | "
+      "------------------: |\n");
   for (int64_t size : {32, 64}) {
     for (int64_t stride : {8, 4, 2}) report(size, stride, count);
   }

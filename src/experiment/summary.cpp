@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -14,6 +15,7 @@
 #include "nddr/report/plot.h"
 #include "nddr/train/run.h"
 #include "nddr/util/error.h"
+#include "nddr/util/strings.h"
 
 namespace nddr {
 
@@ -141,6 +143,7 @@ std::vector<RowSummary> summarize(const ExperimentSpec& spec) {
     for (const auto& [metric, values] : metric_values[row.row])
       row.metrics[metric] = mean_std(values);
     row.delta_m = mean_std(deltas[row.row]);
+    row.delta_m_per_seed = deltas[row.row];
     row.train_seconds = mean_std(seconds[row.row]);
   }
   return rows;
@@ -174,7 +177,12 @@ Table summary_table(const ExperimentSpec& spec, const std::vector<RowSummary>& r
     }
     table.header.push_back(metric + (higher ? " ↑" : " ↓"));
   }
-  for (const std::string column : {"Δm % ↑", "seeds", "params", "MMACs", "train s"}) {
+  const bool per_seed = std::any_of(selected.begin(), selected.end(), [](const RowSummary* row) {
+    return row->delta_m_per_seed.size() > 1;
+  });
+  table.header.push_back("Δm % ↑");
+  if (per_seed) table.header.push_back("Δm per seed");
+  for (const std::string column : {"seeds", "params", "MMACs", "train s"}) {
     table.header.push_back(column);
   }
   table.align.resize(table.header.size(), Align::kRight);
@@ -186,6 +194,13 @@ Table summary_table(const ExperimentSpec& spec, const std::vector<RowSummary>& r
           it == row->metrics.end() ? "-" : format_mean_std(it->second, decimals_for(it->second)));
     }
     cells.push_back(format_mean_std(row->delta_m, 2));
+    if (per_seed) {
+      std::vector<std::string> values;
+      for (double value : row->delta_m_per_seed) {
+        values.push_back((value > 0 ? "+" : "") + fixed(value, 1));
+      }
+      cells.push_back(values.empty() ? "-" : join(values, " / "));
+    }
     cells.push_back(std::to_string(row->seeds.size()));
     cells.push_back(row->seeds.empty() ? "-" : std::to_string(row->parameters));
     cells.push_back(row->seeds.empty() ? "-" : fixed(static_cast<double>(row->macs) / 1e6, 1));

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -76,6 +77,14 @@ TEST(Summary, DeltaMIsPerSeedAgainstTheSameSeedsReference) {
   EXPECT_EQ(rows[1].seeds, (std::vector<int64_t>{0, 1}));
   EXPECT_NEAR(rows[1].delta_m.mean, 2.5, 1e-9);
   EXPECT_NEAR(rows[1].delta_m.std, std::sqrt(2 * 7.5 * 7.5), 1e-9);
+  ASSERT_EQ(rows[1].delta_m_per_seed.size(), 2u);
+  EXPECT_NEAR(rows[1].delta_m_per_seed[0], 10.0, 1e-9);
+  EXPECT_NEAR(rows[1].delta_m_per_seed[1], -5.0, 1e-9);
+  // With several seeds the table spells out each seed's delta_m.
+  const Table table = summary_table(spec_in(dir.str()), rows, "");
+  const auto column = std::find(table.header.begin(), table.header.end(), "Δm per seed");
+  ASSERT_NE(column, table.header.end());
+  EXPECT_EQ(table.rows[1][column - table.header.begin()], "+10.0 / -5.0");
   EXPECT_NEAR(rows[1].metrics.at("normals.mean").mean, 24.5, 1e-12);
   EXPECT_FALSE(rows[1].higher_is_better.at("normals.mean"));
   EXPECT_EQ(rows[1].parameters, 1234);

@@ -79,9 +79,10 @@ TEST(MultiTaskNet, EveryMethodAndBackboneGivesStridedOutputsAndGradients) {
     double width;
     int64_t output_stride;
   };
-  const std::vector<Case> cases = {
-      {"vgg16_largefov", 1.0 / 16, 8}, {"vgg16_largefov", 1.0 / 16, 4},
-      {"resnet18", 0.125, 8}, {"resnet18", 0.125, 16}};
+  const std::vector<Case> cases = {{"vgg16_largefov", 1.0 / 16, 8},
+                                   {"vgg16_largefov", 1.0 / 16, 4},
+                                   {"resnet18", 0.125, 8},
+                                   {"resnet18", 0.125, 16}};
   auto images = torch::randn({2, 3, 33, 35});
   for (const auto& c : cases) {
     for (const auto& method : fusion_methods()) {

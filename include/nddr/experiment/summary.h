@@ -35,6 +35,7 @@ struct RowSummary {
   std::map<std::string, MeanStd> metrics;  ///< "task.metric"
   std::map<std::string, bool> higher_is_better;
   MeanStd delta_m;  ///< percent, per seed against the reference run of that seed
+  std::vector<double> delta_m_per_seed;  ///< the values behind delta_m, in `seeds` order
   MeanStd train_seconds;
   int64_t parameters = 0;
   int64_t macs = 0;
@@ -48,7 +49,8 @@ std::vector<RowSummary> summarize(const ExperimentSpec& spec);
 /// The table of rows whose `ablation` equals `ablation` ("" = the methods);
 /// ablation tables start with the reference and ablated method rows.
 /// Columns: row, the spec's metrics (all when empty) with an arrow for the
-/// better direction, delta_m %, seeds, parameters, MMACs, train s.
+/// better direction, delta_m %, delta_m of each seed (only when some row has
+/// several seeds: the spread's makeup), seeds, parameters, MMACs, train s.
 Table summary_table(const ExperimentSpec& spec, const std::vector<RowSummary>& rows,
                     const std::string& ablation);
 
