@@ -6,6 +6,7 @@
 #include "nddr/report/table.h"
 #include "nddr/tasks/results.h"
 #include "nddr/util/error.h"
+#include "nddr/util/strings.h"
 
 namespace nddr::cli {
 
@@ -18,14 +19,27 @@ std::string format_value(double value) {
 }
 
 struct CompareCommand {
+  // The file's results, cut down to --metrics (when given); a listed metric
+  // the file lacks is an error naming both.
+  RunResults load_selected(const std::string& path) const {
+    const RunResults results = load_results(path);
+    const auto missing = missing_metrics(results, metrics);
+    if (!missing.empty()) {
+      throw Error("'" + path + "' has no metric " + join(missing, ", ") +
+                  " (--metrics takes task.metric names, e.g. seg.miou)");
+    }
+    return select_metrics(results, metrics);
+  }
+
   std::vector<std::string> result_files;
   std::vector<std::string> single_files;
+  std::vector<std::string> metrics;
 
   void run() const {
     std::vector<RunResults> runs;
-    for (const auto& path : result_files) runs.push_back(load_results(path));
+    for (const auto& path : result_files) runs.push_back(load_selected(path));
     std::vector<RunResults> singles;
-    for (const auto& path : single_files) singles.push_back(load_results(path));
+    for (const auto& path : single_files) singles.push_back(load_selected(path));
 
     Table table;
     table.header = {"run", "method"};
@@ -71,6 +85,8 @@ void add_compare_command(CLI::App& app) {
   sub->add_option("-s,--single", command->single_files,
                   "results.json of the single-task reference run(s) for delta_m")
       ->check(CLI::ExistingFile);
+  sub->add_option("-m,--metrics", command->metrics,
+                  "only these task.metric columns, also for delta_m (e.g. seg.miou normals.mean)");
   sub->callback([command] { command->run(); });
 }
 

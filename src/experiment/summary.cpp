@@ -57,18 +57,7 @@ std::vector<std::string> metric_columns(const ExperimentSpec& spec,
 // The results restricted to the experiment's listed metrics (all when none
 // are listed), so delta_m averages what the table shows.
 RunResults listed_metrics(const ExperimentSpec& spec, const RunResults& results) {
-  if (spec.metrics.empty()) return results;
-  RunResults kept = results;
-  kept.tasks.clear();
-  for (const auto& [task, metrics] : results.tasks) {
-    for (const auto& [metric, value] : metrics) {
-      const std::string key = task + "." + metric;
-      if (std::find(spec.metrics.begin(), spec.metrics.end(), key) != spec.metrics.end()) {
-        kept.tasks[task][metric] = value;
-      }
-    }
-  }
-  return kept;
+  return select_metrics(results, spec.metrics);
 }
 
 }  // namespace

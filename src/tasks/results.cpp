@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -133,6 +134,34 @@ RunResults load_results(const std::string& path) {
     }
   }
   return results;
+}
+
+RunResults select_metrics(const RunResults& results, const std::vector<std::string>& keys) {
+  if (keys.empty()) return results;
+  RunResults kept = results;
+  kept.tasks.clear();
+  for (const auto& [task, metrics] : results.tasks) {
+    for (const auto& [metric, value] : metrics) {
+      if (std::find(keys.begin(), keys.end(), task + "." + metric) != keys.end()) {
+        kept.tasks[task][metric] = value;
+      }
+    }
+  }
+  return kept;
+}
+
+std::vector<std::string> missing_metrics(const RunResults& results,
+                                         const std::vector<std::string>& keys) {
+  std::vector<std::string> missing;
+  for (const auto& key : keys) {
+    const auto dot = key.find('.');
+    const auto task =
+        dot == std::string::npos ? results.tasks.end() : results.tasks.find(key.substr(0, dot));
+    if (task == results.tasks.end() || !task->second.count(key.substr(dot + 1))) {
+      missing.push_back(key);
+    }
+  }
+  return missing;
 }
 
 double delta_m(const RunResults& multi_task, const std::vector<RunResults>& single_task) {

@@ -18,6 +18,7 @@
 #include "nddr/io/image.h"
 #include "nddr/io/safetensors.h"
 #include "nddr/io/weights.h"
+#include "nddr/tasks/results.h"
 
 namespace {
 
@@ -357,6 +358,34 @@ TEST(Cli, BenchDefaultsToTheConfigsBatchAndTestImageSize) {
   EXPECT_EQ(json["width"], 32);
   // --threads wins over the config's threads key.
   EXPECT_EQ(json["threads"], 1);
+}
+
+TEST(Cli, CompareRestrictsColumnsAndDeltaMToChosenMetrics) {
+  TempDir dir;
+  const auto write = [&](const std::string& name, double miou, double acc) {
+    nddr::RunResults results;
+    results.method = name;
+    results.tasks["seg"] = {{"miou", miou}, {"pixel_acc", acc}};
+    results.higher_is_better["seg"] = {{"miou", true}, {"pixel_acc", true}};
+    nddr::save_results((dir.path() / (name + ".json")).string(), results);
+  };
+  write("single", 0.4, 0.8);
+  write("nddr", 0.5, 0.7);  // miou +25 %, pixel_acc -12.5 %
+
+  const Output all = run_cli(dir.path(), "compare single.json nddr.json -s single.json");
+  ASSERT_EQ(all.code, 0) << all.err;
+  EXPECT_NE(all.out.find("seg pixel_acc"), std::string::npos) << all.out;
+  EXPECT_NE(all.out.find(" 6.2500 |"), std::string::npos) << all.out;  // (+25 - 12.5) / 2
+
+  const Output miou =
+      run_cli(dir.path(), "compare single.json nddr.json -s single.json -m seg.miou");
+  ASSERT_EQ(miou.code, 0) << miou.err;
+  EXPECT_EQ(miou.out.find("pixel_acc"), std::string::npos) << miou.out;
+  EXPECT_NE(miou.out.find(" 25.00 |"), std::string::npos) << miou.out;
+
+  const Output bad = run_cli(dir.path(), "compare nddr.json -m seg.mIoU");
+  EXPECT_NE(bad.code, 0);
+  EXPECT_NE(bad.err.find("seg.mIoU"), std::string::npos) << bad.err;
 }
 
 }  // namespace

@@ -122,5 +122,23 @@ TEST(ResultsDeltaM, PoolsSingleTaskRuns) {
   EXPECT_THROW(delta_m(multi, {seg}), Error);
 }
 
+TEST(ResultsDeltaM, OverSelectedMetricsOnly) {
+  RunResults multi;
+  multi.tasks = {{"seg", {{"miou", 0.5}, {"pixel_acc", 0.5}}}, {"depth", {{"rmse", 0.9}}}};
+  multi.higher_is_better = {{"seg", {{"miou", true}, {"pixel_acc", true}}},
+                            {"depth", {{"rmse", false}}}};
+  RunResults single;
+  single.tasks = {{"seg", {{"miou", 0.4}, {"pixel_acc", 0.5}}}, {"depth", {{"rmse", 1.0}}}};
+  // Per task, then over tasks. All: ((+25 + 0) / 2 + 10) / 2; miou and
+  // rmse only: (+25 + 10) / 2.
+  EXPECT_NEAR(delta_m(multi, {single}), 11.25, 1e-12);
+  const std::vector<std::string> keys = {"seg.miou", "depth.rmse"};
+  EXPECT_NEAR(delta_m(select_metrics(multi, keys), {select_metrics(single, keys)}), 17.5, 1e-12);
+  EXPECT_EQ(select_metrics(multi, {}).tasks, multi.tasks);
+  EXPECT_TRUE(missing_metrics(multi, keys).empty());
+  EXPECT_EQ(missing_metrics(multi, {"seg.miou", "seg.mIoU", "normals.mean", "depth"}),
+            (std::vector<std::string>{"seg.mIoU", "normals.mean", "depth"}));
+}
+
 }  // namespace
 }  // namespace nddr

@@ -38,6 +38,15 @@ void save_results(const std::string& path, const RunResults& results);
 /// naming the file and the key ("tasks.seg.miou").
 RunResults load_results(const std::string& path);
 
+/// The run with only the metrics named "task.metric" in `keys` (all of them
+/// when `keys` is empty): delta_m over a chosen set of metrics. Keys naming
+/// no metric of the run are ignored; missing_metrics() lists them.
+RunResults select_metrics(const RunResults& results, const std::vector<std::string>& keys);
+
+/// The keys of `keys` that name no metric of `results`.
+std::vector<std::string> missing_metrics(const RunResults& results,
+                                         const std::vector<std::string>& keys);
+
 /// delta_m of a multi-task run against single-task runs (one or several
 /// files, each holding one or more tasks), with the multi-task run's
 /// higher_is_better flags. A task found in two single-task runs is an Error.
