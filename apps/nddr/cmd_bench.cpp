@@ -225,7 +225,7 @@ void add_bench_command(CLI::App& app) {
   sub->add_option("--iters", command->iters, "timed iterations (default 10)");
   command->threads = sub->add_option("--threads", command->thread_count,
                                      "LibTorch threads (default: the config's threads key; 0 = "
-                                     "all cores)");
+                                     "$NDDR_THREADS or all cores)");
   sub->add_flag("--json", command->json, "print the measurements as one JSON object");
   sub->callback([command] { command->run(); });
 }

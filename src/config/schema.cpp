@@ -8,7 +8,7 @@ const std::vector<KeySpec>& config_schema() {
       {"name", T::kString, "nddr", "run name; the run directory is <output_dir>/<name>"},
       {"output_dir", T::kString, "runs", "where run directories are created"},
       {"seed", T::kInt, "0", "seed of weights init, data order, augmentation and dropout"},
-      {"threads", T::kInt, "0", "LibTorch intra-op threads (0 = all cores)"},
+      {"threads", T::kInt, "0", "LibTorch intra-op threads (0 = $NDDR_THREADS or all cores)"},
 
       {"network.backbone", T::kString, "vgg16_largefov",
        "vgg16_largefov, resnet18, resnet34, resnet50, resnet101"},

@@ -2,8 +2,14 @@
 
 namespace nddr {
 
+/// The thread count that "threads: 0" stands for: the environment variable
+/// NDDR_THREADS when set (so a test runner or a shared machine can cap every
+/// process at once), else all hardware cores. A value that is not a positive
+/// integer is an Error naming it.
+int default_threads();
+
 /// Sets LibTorch's intra-op thread count. Debian's LibTorch starts with one
-/// thread; `threads <= 0` means all hardware cores. Returns the count in use.
+/// thread; `threads <= 0` means default_threads(). Returns the count in use.
 int configure_threads(int threads);
 
 }  // namespace nddr
