@@ -1,12 +1,11 @@
 #include "nddr/experiment/runner.h"
 
-#include <algorithm>
-#include <cctype>
 #include <chrono>
 #include <filesystem>
 
 #include "nddr/train/run.h"
 #include "nddr/util/error.h"
+#include "nddr/util/strings.h"
 
 namespace nddr {
 
@@ -22,20 +21,13 @@ std::string run_dir(const ExperimentSpec& spec, const RunSpec& run) {
 }
 
 Shard parse_shard(const std::string& text) {
-  const auto slash = text.find('/');
-  const auto bad = [&] {
-    return Error("shard '" + text + "' must be K/N with 1 <= K <= N, e.g. 1/2");
-  };
-  if (slash == std::string::npos) throw bad();
-  const std::string k = text.substr(0, slash), n = text.substr(slash + 1);
-  const auto all_digits = [](const std::string& s) {
-    return !s.empty() && s.size() < 6 &&
-           std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isdigit(c); });
-  };
-  if (!all_digits(k) || !all_digits(n)) throw bad();
-  const size_t index = std::stoul(k), count = std::stoul(n);
-  if (index < 1 || index > count) throw bad();
-  return {index - 1, count};
+  const auto parts = split(text, '/');
+  const auto index = parts.size() == 2 ? parse_small_count(parts[0]) : std::nullopt;
+  const auto count = parts.size() == 2 ? parse_small_count(parts[1]) : std::nullopt;
+  if (!index || !count || *index < 1 || *index > *count) {
+    throw Error("shard '" + text + "' must be K/N with 1 <= K <= N, e.g. 1/2");
+  }
+  return {static_cast<size_t>(*index - 1), static_cast<size_t>(*count)};
 }
 
 void run_experiment(const ExperimentSpec& spec, ExperimentObserver& observer, Shard shard) {

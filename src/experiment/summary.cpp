@@ -54,12 +54,6 @@ std::vector<std::string> metric_columns(const ExperimentSpec& spec,
   return {all.begin(), all.end()};
 }
 
-// The results restricted to the experiment's listed metrics (all when none
-// are listed), so delta_m averages what the table shows.
-RunResults listed_metrics(const ExperimentSpec& spec, const RunResults& results) {
-  return select_metrics(results, spec.metrics);
-}
-
 }  // namespace
 
 MeanStd mean_std(const std::vector<double>& values) {
@@ -121,8 +115,10 @@ std::vector<RowSummary> summarize(const ExperimentSpec& spec) {
       }
     }
     if (reference.count(run.seed)) {
-      deltas[run.row].push_back(
-          delta_m(listed_metrics(spec, results), {listed_metrics(spec, reference.at(run.seed))}));
+      // Over the listed metrics only (all when none are), so delta_m averages
+      // what the table shows.
+      deltas[run.row].push_back(delta_m(select_metrics(results, spec.metrics),
+                                        {select_metrics(reference.at(run.seed), spec.metrics)}));
     }
     seconds[run.row].push_back(info_double(results, "train_seconds"));
     it->parameters = info_int(results, "parameters");

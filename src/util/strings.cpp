@@ -62,4 +62,13 @@ std::vector<std::string> split(const std::string& text, char separator) {
   return fields;
 }
 
+std::optional<int64_t> parse_small_count(const std::string& text) {
+  constexpr size_t kMaxDigits = 5;
+  if (text.empty() || text.size() > kMaxDigits ||
+      text.find_first_not_of("0123456789") != std::string::npos) {
+    return std::nullopt;
+  }
+  return std::stoll(text);
+}
+
 }  // namespace nddr

@@ -7,18 +7,17 @@
 #include <thread>
 
 #include "nddr/util/error.h"
+#include "nddr/util/strings.h"
 
 namespace nddr {
 
 int default_threads() {
   if (const char* value = std::getenv("NDDR_THREADS")) {
-    const std::string text = value;
-    const bool digits = !text.empty() && text.size() < 6 &&
-                        text.find_first_not_of("0123456789") == std::string::npos;
-    if (!digits || std::stoi(text) < 1) {
-      throw Error("NDDR_THREADS must be a positive integer, got '" + text + "'");
+    const auto threads = parse_small_count(value);
+    if (!threads || *threads < 1) {
+      throw Error("NDDR_THREADS must be a positive integer, got '" + std::string(value) + "'");
     }
-    return std::stoi(text);
+    return static_cast<int>(*threads);
   }
   return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
 }

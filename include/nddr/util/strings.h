@@ -1,5 +1,7 @@
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,5 +22,10 @@ std::string join(const std::vector<std::string>& parts, const std::string& separ
 
 /// Splits on a single character; empty fields are kept.
 std::vector<std::string> split(const std::string& text, char separator);
+
+/// The value of a small plain decimal count, "0" to "99999" (digits only: no
+/// sign, space, point or exponent), else nullopt. For counts read from
+/// command-line text, where std::stoi would accept "2abc" or " -1".
+std::optional<int64_t> parse_small_count(const std::string& text);
 
 }  // namespace nddr
