@@ -10,6 +10,11 @@ packages=(
   libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libstb-dev zlib1g-dev
   libgtest-dev googletest libbenchmark-dev clang-format
   dataset-fashion-mnist             # real data for the Multi-Fashion benchmark
+  python3-venv                      # scripts/venv.sh: the PyPI tools' environment
+  python3-torch python3-onnx        # torchrun, TorchScript loading in Python, ONNX export
+  libprotobuf-dev protobuf-compiler # TensorBoard event records
+  clang-14 libfuzzer-14-dev libclang-rt-14-dev   # fuzzers and sanitizers
+  iproute2                          # network namespaces for the two-host test
 )
 
 missing=()
@@ -24,5 +29,5 @@ echo "bootstrap: installing ${missing[*]}"
 sudo_cmd=()
 [ "$(id -u)" -ne 0 ] && sudo_cmd=(sudo)
 export DEBIAN_FRONTEND=noninteractive
-"${sudo_cmd[@]}" apt-get update -qq
-"${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+"${sudo_cmd[@]}" apt-get -o DPkg::Lock::Timeout=600 update -qq
+"${sudo_cmd[@]}" apt-get install -o DPkg::Lock::Timeout=600 -y -qq --no-install-recommends "${missing[@]}" >/dev/null
