@@ -217,7 +217,8 @@ void add_bench_command(CLI::App& app) {
   CLI::App* sub = app.add_subcommand(
       "bench", "Time the train step and inference of a config's network on random input");
   command->config.add_to(*sub);
-  sub->add_option("--batch", command->batch, "images per iteration (default: train.batch_size)");
+  sub->add_option("--batch", command->batch, "images per iteration (default: train.batch_size)")
+      ->check(CLI::Range(int64_t{1}, int64_t{8192}));
   sub->add_option("--height", command->height,
                   "input height (default: the first test sample's, with --width)");
   sub->add_option("--width", command->width, "input width (with --height)");

@@ -45,7 +45,8 @@ void add_train_command(CLI::App& app) {
   sub->add_flag("--resume", command->resume,
                 "continue from the run directory's checkpoint if there is one");
   sub->add_option("--stop-after", command->stop_after,
-                  "stop with a checkpoint after this many steps (resume later)");
+                  "stop with a checkpoint after this many steps (resume later)")
+      ->check(CLI::NonNegativeNumber);
   sub->add_flag("-q,--quiet", command->quiet, "no progress output");
   sub->add_flag("--json", command->json, "print the final metrics as one JSON object");
   sub->callback([command] { command->run(); });

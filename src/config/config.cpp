@@ -1,5 +1,7 @@
 #include "nddr/config/config.h"
 
+#include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -11,6 +13,10 @@
 namespace nddr {
 
 namespace {
+
+// Bounds of the task list's fields (the list is not a schema key per field).
+constexpr int64_t kMaxTaskChannels = 100000;
+constexpr double kMaxLossWeight = 1e6;
 
 const KeySpec* find_key(const std::string& key) {
   for (const auto& spec : config_schema()) {
@@ -107,11 +113,17 @@ void check_task_list(const YAML::Node& tasks, const std::string& origin) {
       if (!task[required]) throw Error(where + ": missing '" + required + "'");
     }
     parse_task_kind(task["kind"].as<std::string>());
-    if (task["channels"] && !converts<int64_t>(task["channels"])) {
-      throw Error(where + ".channels: expected an integer, got " + describe(task["channels"]));
+    if (task["channels"] &&
+        (!converts<int64_t>(task["channels"]) || task["channels"].as<int64_t>() < 1 ||
+         task["channels"].as<int64_t>() > kMaxTaskChannels)) {
+      throw Error(where + ".channels: expected an integer in [1, " +
+                  std::to_string(kMaxTaskChannels) + "], got " + describe(task["channels"]));
     }
-    if (task["loss_weight"] && !converts<double>(task["loss_weight"])) {
-      throw Error(where + ".loss_weight: expected a number, got " + describe(task["loss_weight"]));
+    if (task["loss_weight"] && (!converts<double>(task["loss_weight"]) ||
+                                !(task["loss_weight"].as<double>() >= 0 &&
+                                  task["loss_weight"].as<double>() <= kMaxLossWeight))) {
+      throw Error(where + ".loss_weight: expected a finite number in [0, 1e6], got " +
+                  describe(task["loss_weight"]));
     }
   }
 }
@@ -152,6 +164,11 @@ void Config::set(const std::string& key, const YAML::Node& value, const std::str
     throw Error(origin + ": bad value for '" + key + "': expected " + expected + ", got " +
                 describe(value));
   }
+  const std::string out_of_range = value_problem(*spec, value);
+  if (!out_of_range.empty()) {
+    throw Error(origin + ": bad value for '" + key + "': expected " + out_of_range + ", got " +
+                describe(value));
+  }
   if (spec->type == ValueType::kTaskList) check_task_list(value, origin);
   values_[key] = YAML::Clone(value);
 }
@@ -182,6 +199,10 @@ void Config::merge_yaml(const std::string& text, const std::string& origin) {
 }
 
 void Config::merge_file(const std::string& path) {
+  // An ifstream opens a directory without complaint and reads nothing.
+  if (std::filesystem::is_directory(path)) {
+    throw Error("config file '" + path + "' is a directory, not a YAML file");
+  }
   std::ifstream in(path);
   if (!in) throw Error("cannot read config file '" + path + "'");
   std::stringstream text;

@@ -1,34 +1,63 @@
 #include "nddr/config/config.h"
+#include "nddr/util/threads.h"
 
 namespace nddr {
+
+namespace {
+
+// Bounds that keep a config from asking for absurd sizes: a batch far beyond
+// any memory (8192 images of 512x512 RGB are 25 GB of floats before the first
+// layer) and crops far beyond any camera.
+constexpr double kMaxBatch = 8192;
+constexpr double kMaxImageSide = 16384;
+
+// A run's name and output directory become paths: "" or "." would write the
+// run's files into an existing directory, ".." above it.
+std::string non_empty_path_name(const YAML::Node& value) {
+  const std::string text = value.IsNull() ? "" : value.as<std::string>();
+  if (text.empty() || text == "." || text == "..") return "a non-empty name other than '.' or '..'";
+  return "";
+}
+
+std::string nan_policy_name(const YAML::Node& value) {
+  const std::string text = value.IsNull() ? "" : value.as<std::string>();
+  return text == "stop" || text == "skip" ? "" : "stop or skip";
+}
+
+}  // namespace
 
 const std::vector<KeySpec>& config_schema() {
   using T = ValueType;
   static const std::vector<KeySpec> schema = {
-      {"name", T::kString, "nddr", "run name; the run directory is <output_dir>/<name>"},
-      {"output_dir", T::kString, "runs", "where run directories are created"},
-      {"seed", T::kInt, "0", "seed of weights init, data order, augmentation and dropout"},
-      {"threads", T::kInt, "0", "LibTorch intra-op threads (0 = $NDDR_THREADS or all cores)"},
+      {"name", T::kString, "nddr", "run name; the run directory is <output_dir>/<name>", Range{},
+       non_empty_path_name},
+      {"output_dir", T::kString, "runs", "where run directories are created", Range{},
+       non_empty_path_name},
+      {"seed", T::kInt, "0", "seed of weights init, data order, augmentation and dropout",
+       between(-9.2e18, 9.2e18)},
+      {"threads", T::kInt, "0", "LibTorch intra-op threads (0 = $NDDR_THREADS or all cores)",
+       between(0, static_cast<double>(max_thread_count()))},
 
       {"network.backbone", T::kString, "vgg16_largefov",
        "vgg16_largefov, resnet18, resnet34, resnet50, resnet101"},
-      {"network.width", T::kDouble, "1.0", "channel multiplier of the backbone"},
+      {"network.width", T::kDouble, "1.0", "channel multiplier of the backbone",
+       between(1.0 / 64, 8)},
       {"network.output_stride", T::kInt, "8",
-       "ResNet: 8 or 16; VGG LargeFOV: 8 (the paper), 4 or 2 (small images)"},
+       "ResNet: 8 or 16; VGG LargeFOV: 8 (the paper), 4 or 2 (small images)", between(1, 64)},
       {"network.fusion", T::kString, "nddr",
        "single, split, cross_stitch, nddr, nddr_shortcut, sluice"},
       {"network.positions", T::kIntList, "[]",
-       "stages (0-based) followed by a fusion layer; [] = every stage"},
-      {"network.split_stage", T::kInt, "0", "split: number of shared stages"},
+       "stages (0-based) followed by a fusion layer; [] = every stage", between(0, 64)},
+      {"network.split_stage", T::kInt, "0", "split: number of shared stages", between(0, 64)},
       {"network.init", T::kString, "diagonal", "fusion weight init: diagonal, xavier, msra"},
-      {"network.alpha", T::kDouble, "0.9", "diagonal init: own-task weight"},
-      {"network.beta", T::kDouble, "0.1", "diagonal init: other-task weight"},
+      {"network.alpha", T::kDouble, "0.9", "diagonal init: own-task weight", between(-100, 100)},
+      {"network.beta", T::kDouble, "0.1", "diagonal init: other-task weight", between(-100, 100)},
       {"network.batch_norm", T::kBool, "true", "nddr: BatchNorm after the 1x1 conv"},
       {"network.relu", T::kBool, "true", "nddr: ReLU after BatchNorm"},
       {"network.per_channel", T::kBool, "true", "cross_stitch/sluice: weights per channel"},
-      {"network.head_hidden", T::kInt, "1024", "fc6/fc7 width of dense heads"},
-      {"network.head_dilation", T::kInt, "12", "fc6 dilation of dense heads"},
-      {"network.head_dropout", T::kDouble, "0.5", "dropout after fc6 and fc7"},
+      {"network.head_hidden", T::kInt, "1024", "fc6/fc7 width of dense heads", between(1, 65536)},
+      {"network.head_dilation", T::kInt, "12", "fc6 dilation of dense heads", between(1, 1024)},
+      {"network.head_dropout", T::kDouble, "0.5", "dropout after fc6 and fc7", from_below(0, 1)},
 
       {"tasks", T::kTaskList,
        "[{name: seg, kind: segmentation, channels: 40, loss_weight: 1},"
@@ -39,38 +68,59 @@ const std::vector<KeySpec>& config_schema() {
       {"data.train.options", T::kStringMap, "{}", "training dataset options"},
       {"data.test.dataset", T::kString, "synthetic_scenes", "evaluation dataset (registry name)"},
       {"data.test.options", T::kStringMap, "{}", "evaluation dataset options"},
-      {"data.scale_min", T::kDouble, "1.0", "random scale lower bound (training)"},
-      {"data.scale_max", T::kDouble, "1.0", "random scale upper bound, exclusive"},
+      {"data.scale_min", T::kDouble, "1.0", "random scale lower bound (training)",
+       between(0.01, 16)},
+      {"data.scale_max", T::kDouble, "1.0", "random scale upper bound, exclusive",
+       between(0.01, 16)},
       {"data.flip", T::kBool, "false", "random horizontal flip (negates normals' x)"},
-      {"data.crop_height", T::kInt, "0", "random crop height (0 = no crop)"},
-      {"data.crop_width", T::kInt, "0", "random crop width (0 = no crop)"},
+      {"data.crop_height", T::kInt, "0", "random crop height (0 = no crop)",
+       between(0, kMaxImageSide)},
+      {"data.crop_width", T::kInt, "0", "random crop width (0 = no crop)",
+       between(0, kMaxImageSide)},
       {"data.normalize", T::kString, "mean_std", "none, mean_std, bgr_mean (the reference's)"},
-      {"data.mean", T::kDoubleList, "[0.485, 0.456, 0.406]", "mean_std: RGB mean on [0,1]"},
-      {"data.std", T::kDoubleList, "[0.229, 0.224, 0.225]", "mean_std: RGB std on [0,1]"},
-      {"data.workers", T::kInt, "2", "loader worker threads"},
-      {"data.prefetch", T::kInt, "4", "batches prepared ahead"},
+      {"data.mean", T::kDoubleList, "[0.485, 0.456, 0.406]", "mean_std: RGB mean on [0,1]",
+       between(-1e3, 1e3)},
+      {"data.std", T::kDoubleList, "[0.229, 0.224, 0.225]", "mean_std: RGB std on [0,1]",
+       above(0, 1e3)},
+      {"data.workers", T::kInt, "2", "loader worker threads",
+       between(0, static_cast<double>(max_thread_count()))},
+      {"data.prefetch", T::kInt, "4", "batches prepared ahead", between(1, 1024)},
 
-      {"train.steps", T::kInt, "1000", "optimizer steps"},
-      {"train.batch_size", T::kInt, "8", "images per step"},
-      {"train.lr", T::kDouble, "0.001", "base learning rate"},
-      {"train.momentum", T::kDouble, "0.9", "SGD momentum"},
-      {"train.weight_decay", T::kDouble, "0.0005", "L2 weight decay of conv/linear weights"},
-      {"train.poly_power", T::kDouble, "0.9", "lr = base * (1 - step/steps)^power per group"},
-      {"train.lr_mult_fusion", T::kDouble, "100", "LR multiplier of fusion (NDDR etc.) params"},
-      {"train.lr_mult_last_weight", T::kDouble, "10", "LR multiplier of the heads' fc8 weights"},
-      {"train.lr_mult_last_bias", T::kDouble, "20", "LR multiplier of the heads' fc8 biases"},
+      {"train.steps", T::kInt, "1000", "optimizer steps", between(1, 1e9)},
+      {"train.batch_size", T::kInt, "8", "images per step", between(1, kMaxBatch)},
+      {"train.lr", T::kDouble, "0.001", "base learning rate", between(0, 1e6)},
+      {"train.momentum", T::kDouble, "0.9", "SGD momentum", from_below(0, 1)},
+      {"train.weight_decay", T::kDouble, "0.0005", "L2 weight decay of conv/linear weights",
+       between(0, 1)},
+      {"train.poly_power", T::kDouble, "0.9", "lr = base * (1 - step/steps)^power per group",
+       between(0, 100)},
+      {"train.lr_mult_fusion", T::kDouble, "100", "LR multiplier of fusion (NDDR etc.) params",
+       between(0, 1e6)},
+      {"train.lr_mult_last_weight", T::kDouble, "10", "LR multiplier of the heads' fc8 weights",
+       between(0, 1e6)},
+      {"train.lr_mult_last_bias", T::kDouble, "20", "LR multiplier of the heads' fc8 biases",
+       between(0, 1e6)},
       {"train.fusion_weight_decay_mult", T::kDouble, "1.0",
-       "weight-decay multiplier of fusion weights"},
+       "weight-decay multiplier of fusion weights", between(0, 1e6)},
       {"train.init_from", T::kStringList, "[]",
        "safetensors files whose tensors are loaded by name before training (e.g. single-task "
        "runs' weights); fusion layers absent from them start fresh"},
       {"train.init_backbone", T::kString, "\"\"",
        "torchvision-named backbone safetensors loaded into every column"},
-      {"train.log_every", T::kInt, "10", "steps between JSONL log lines"},
-      {"train.eval_every", T::kInt, "0", "steps between evaluations (0 = only at the end)"},
-      {"train.checkpoint_every", T::kInt, "500", "steps between checkpoints (0 = only at the end)"},
+      {"train.log_every", T::kInt, "10", "steps between JSONL log lines", between(0, 1e9)},
+      {"train.eval_every", T::kInt, "0", "steps between evaluations (0 = only at the end)",
+       between(0, 1e9)},
+      {"train.checkpoint_every", T::kInt, "500", "steps between checkpoints (0 = only at the end)",
+       between(0, 1e9)},
 
-      {"eval.batch_size", T::kInt, "16", "evaluation batch size (1 for images of varying size)"},
+      {"train.nan_policy", T::kString, "stop",
+       "a non-finite loss or gradient: stop (exit 2, last checkpoint kept) or skip the step",
+       Range{}, nan_policy_name},
+      {"train.max_skipped_steps", T::kInt, "10",
+       "skip: the most steps skipped in a run before it stops as diverged", between(0, 1e9)},
+
+      {"eval.batch_size", T::kInt, "16", "evaluation batch size (1 for images of varying size)",
+       between(1, kMaxBatch)},
   };
   return schema;
 }

@@ -11,11 +11,24 @@
 
 namespace nddr {
 
+namespace {
+
+// Threads per core beyond which a count only oversubscribes.
+constexpr int64_t kThreadsPerCore = 4;
+
+}  // namespace
+
+int64_t max_thread_count() {
+  const auto cores = static_cast<int64_t>(std::max(1u, std::thread::hardware_concurrency()));
+  return kThreadsPerCore * cores;
+}
+
 int default_threads() {
   if (const char* value = std::getenv("NDDR_THREADS")) {
     const auto threads = parse_small_count(value);
-    if (!threads || *threads < 1) {
-      throw Error("NDDR_THREADS must be a positive integer, got '" + std::string(value) + "'");
+    if (!threads || *threads < 1 || *threads > max_thread_count()) {
+      throw Error("NDDR_THREADS must be an integer in [1, " + std::to_string(max_thread_count()) +
+                  "] (4 per core), got '" + std::string(value) + "'");
     }
     return static_cast<int>(*threads);
   }

@@ -5,6 +5,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -23,13 +24,46 @@ enum class ValueType {
   kTaskList,   ///< list of {name, kind, channels, loss_weight}
 };
 
-/// One known key, e.g. {"train.steps", kInt, "1000", "optimizer steps"}.
+/// Bounds of a numeric key (of each element, for lists). A key whose spec
+/// gives none gets its type's default range (see effective_range), so no
+/// numeric key goes unchecked.
+struct Range {
+  double min = -std::numeric_limits<double>::infinity();
+  double max = std::numeric_limits<double>::infinity();
+  bool min_open = false;  ///< min itself is excluded
+  bool max_open = false;  ///< max itself is excluded
+  bool given = false;     ///< false: use the type's default range
+};
+
+/// [min, max].
+Range between(double min, double max);
+/// [min, max).
+Range from_below(double min, double max);
+/// (min, max].
+Range above(double min, double max);
+
+/// Checks beyond type and range (e.g. a run name that is not "."): returns
+/// "" when the value is fine, else what is expected.
+using ValueCheck = std::string (*)(const YAML::Node& value);
+
+/// One known key, e.g. {"train.steps", kInt, "1000", "optimizer steps", between(1, 1e9)}.
 struct KeySpec {
   std::string key;
   ValueType type;
   std::string default_value;  ///< YAML text
   std::string help;
+  Range range = {};            ///< numeric keys; unset = the type's default range
+  ValueCheck check = nullptr;  ///< optional extra check
 };
+
+/// The bounds a numeric key is checked against: its spec's range, or by type
+/// integers in [0, 1e9] and other numbers in [-1e9, 1e9]. Every number must
+/// also be finite (no NaN or Inf).
+Range effective_range(const KeySpec& spec);
+
+/// "" when `value` (already of the key's type) lies in the key's range and
+/// passes its check, else what is expected ("a finite number in [0, 1e+06]").
+std::string value_problem(const KeySpec& spec, const YAML::Node& value);
 
 /// Every key nddr understands.
 const std::vector<KeySpec>& config_schema();
