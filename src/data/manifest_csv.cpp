@@ -8,6 +8,8 @@ namespace nddr::detail {
 
 namespace {
 
+constexpr char kUtf8Bom[] = "\xEF\xBB\xBF";
+
 std::string trim(const std::string& text) {
   const auto first = text.find_first_not_of(" \t");
   if (first == std::string::npos) return "";
@@ -61,6 +63,8 @@ ManifestTable read_csv_manifest(const std::string& path) {
   bool has_header = false;
   for (int64_t line = 1; std::getline(in, text); ++line) {
     if (!text.empty() && text.back() == '\r') text.pop_back();
+    // Spreadsheet programs start UTF-8 CSV files with a byte order mark.
+    if (line == 1 && text.rfind(kUtf8Bom, 0) == 0) text.erase(0, sizeof(kUtf8Bom) - 1);
     if (trim(text).empty()) continue;
     const std::string where = "manifest '" + path + "' line " + std::to_string(line);
     auto fields = split_csv_line(text, where);

@@ -169,5 +169,28 @@ TEST_F(ManifestTest, LabelValuesAreCheckedWhenRead) {
   }
 }
 
+TEST_F(ManifestTest, CsvWithAUtf8ByteOrderMarkIsRead) {
+  const auto path = write("bom.csv",
+                          "\xEF\xBB\xBFimage,seg,normals,depth,label\n"
+                          "rgb/0.png,seg/0.png,normals/0.png,depth/0.png,2\n"
+                          "rgb/1 b.png,,,,0\n");
+  expect_samples(Manifest(ManifestOptions().path(path).tasks(kTasks)));
+}
+
+TEST_F(ManifestTest, DeeplyNestedJsonlIsAnErrorNotACrash) {
+  const std::string deep = std::string(100000, '[') + std::string(100000, ']');
+  const std::string message =
+      error_of("deep.jsonl", "{\"image\": \"rgb/0.png\", \"label\": " + deep + "}\n");
+  EXPECT_NE(message.find("deep.jsonl' line 1"), std::string::npos) << message.substr(0, 300);
+  EXPECT_NE(message.find("nested deeper"), std::string::npos) << message.substr(0, 300);
+  EXPECT_LT(message.size(), 400u) << "the value must not be dumped into the message";
+
+  const std::string wide = "[" + std::string(5000, '1') + "]";
+  const std::string shallow =
+      error_of("wide.jsonl", "{\"image\": \"rgb/0.png\", \"label\": " + wide + "}\n");
+  EXPECT_NE(shallow.find("expected a string, a number or null"), std::string::npos) << shallow;
+  EXPECT_LT(shallow.size(), 400u) << shallow;
+}
+
 }  // namespace
 }  // namespace nddr
