@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <iomanip>
 #include <iostream>
 #include <sstream>
@@ -57,16 +58,25 @@ struct CompareCommand {
 
     for (size_t i = 0; i < runs.size(); ++i) {
       const RunResults& run = runs[i];
-      std::vector<std::string> row = {result_files[i], run.method};
+      // Metrics of a run with non-finite outputs mean nothing: say so
+      // instead of printing numbers that could rank well.
+      const bool invalid =
+          is_invalid(run) ||
+          std::any_of(singles.begin(), singles.end(), [](const auto& s) { return is_invalid(s); });
+      std::vector<std::string> row = {
+          result_files[i], is_invalid(run)
+                               ? run.method + " (INVALID: " + run.info.at(kInvalidInfoKey) + ")"
+                               : run.method};
       for (const auto& column : columns) {
         const auto task = run.tasks.find(column.first);
         if (task == run.tasks.end() || !task->second.count(column.second)) {
           throw Error("'" + result_files[i] + "' has no metric " + column.first + "." +
                       column.second + " (compare runs of the same tasks)");
         }
-        row.push_back(format_value(task->second.at(column.second)));
+        row.push_back(is_invalid(run) ? "invalid" : format_value(task->second.at(column.second)));
       }
-      if (!singles.empty()) row.push_back(format_value(delta_m(run, singles)));
+      if (!singles.empty())
+        row.push_back(invalid ? "invalid" : format_value(delta_m(run, singles)));
       table.rows.push_back(row);
     }
     std::cout << markdown_table(table);

@@ -5,6 +5,7 @@
 #include "commands.h"
 #include "nddr/experiment/runner.h"
 #include "nddr/experiment/summary.h"
+#include "nddr/train/stop_signal.h"
 #include "nddr/util/threads.h"
 #include "progress.h"
 
@@ -39,7 +40,10 @@ class ExperimentProgress : public ExperimentObserver {
     train_seconds_ += seconds;
     if (!quiet_) {
       std::cerr << run.name << " done in " << format_duration(seconds) << ": "
-                << format_metrics(results.tasks) << "\n";
+                << format_metrics(results.tasks)
+                << (is_invalid(results) ? " (INVALID: " + results.info.at(kInvalidInfoKey) + ")"
+                                        : "")
+                << "\n";
     }
   }
 
@@ -78,7 +82,13 @@ struct ExperimentCommand {
       const Shard part = shard.empty() ? Shard{} : parse_shard(shard);
       configure_threads(static_cast<int>(spec.base.get_int("threads")));
       ExperimentProgress progress(quiet);
+      install_stop_handlers();
       run_experiment(spec, progress, part);
+      if (const int signal = stop_requested()) {
+        std::cerr << "interrupted by " << signal_name(signal)
+                  << "; the run has a checkpoint: run the same command again to resume\n";
+        throw CLI::RuntimeError(128 + signal);
+      }
       if (part.count > 1) {
         // Other shards may still be training: the report waits for them.
         std::cout << "shard " << shard << " done; once every shard is, write the report with: "

@@ -71,4 +71,12 @@ void ProgressPrinter::on_evaluation(int64_t step, const Evaluation& evaluation) 
   std::cerr << label_ << " eval @" << step << ": " << format_metrics(evaluation.metrics) << "\n";
 }
 
+// Notes are printed even with --quiet: they report a decision the user
+// did not ask for explicitly (a config change accepted on resume).
+void ProgressPrinter::on_note(const std::string& note) {
+  if (line_open_) std::cerr << "\n";
+  line_open_ = false;
+  std::cerr << label_ << ": " << note << "\n";
+}
+
 }  // namespace nddr::cli

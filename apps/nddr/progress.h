@@ -14,6 +14,7 @@ class ProgressPrinter : public TrainObserver {
   ~ProgressPrinter() override;
   void on_step(const StepReport& report) override;
   void on_evaluation(int64_t step, const Evaluation& evaluation) override;
+  void on_note(const std::string& note) override;
 
  private:
   std::string label_;

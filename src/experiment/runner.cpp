@@ -41,6 +41,8 @@ void run_experiment(const ExperimentSpec& spec, ExperimentObserver& observer, Sh
     const auto start = std::chrono::steady_clock::now();
     const RunResults results = train_from_config(run_config(spec, runs[i]),
                                                  observer.train_observer(), RunOptions{true, 0});
+    // SIGINT/SIGTERM stopped the run at a checkpoint: the grid stops too.
+    if (results.info.count("stopped_by_signal")) return;
     observer.on_run_end(
         runs[i], results,
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());

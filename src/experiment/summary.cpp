@@ -82,7 +82,8 @@ std::vector<RowSummary> summarize(const ExperimentSpec& spec) {
   for (const auto& run : runs) {
     if (run.ablation.empty() && run.row == spec.reference &&
         run_state(run_dir(spec, run)) == RunState::kFinished) {
-      reference[run.seed] = load_results(RunPaths{run_dir(spec, run)}.results());
+      const RunResults results = load_results(RunPaths{run_dir(spec, run)}.results());
+      if (!is_invalid(results)) reference[run.seed] = results;
     }
   }
   std::vector<RowSummary> rows;
@@ -106,6 +107,10 @@ std::vector<RowSummary> summarize(const ExperimentSpec& spec) {
     const std::string dir = run_dir(spec, run);
     if (run_state(dir) != RunState::kFinished) continue;
     const RunResults results = load_results(RunPaths{dir}.results());
+    if (is_invalid(results)) {
+      it->invalid_seeds.push_back(run.seed);
+      continue;
+    }
     it->seeds.push_back(run.seed);
     it->run_dirs.push_back(dir);
     for (const auto& [task, metrics] : results.tasks) {
@@ -172,7 +177,12 @@ Table summary_table(const ExperimentSpec& spec, const std::vector<RowSummary>& r
   }
   table.align.resize(table.header.size(), Align::kRight);
   for (const auto* row : selected) {
-    std::vector<std::string> cells{row->row};
+    std::vector<std::string> invalid;
+    for (int64_t seed : row->invalid_seeds) invalid.push_back(std::to_string(seed));
+    std::vector<std::string> cells{invalid.empty()
+                                       ? row->row
+                                       : row->row + " (INVALID, non-finite outputs: seed " +
+                                             join(invalid, ", ") + ")"};
     for (const auto& metric : metrics) {
       const auto it = row->metrics.find(metric);
       cells.push_back(

@@ -3,11 +3,13 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <streambuf>
 
 #include "nddr/util/error.h"
 
@@ -22,6 +24,34 @@ std::string directory_of(const std::string& path) {
 }
 
 std::string system_reason() { return std::strerror(errno); }
+
+std::atomic<int64_t> injected_disk_capacity{-1};
+
+// Passes writes to `target` until `capacity` bytes have gone through, then
+// fails them as a full disk would (the stream sets badbit).
+class CappedBuffer : public std::streambuf {
+ public:
+  CappedBuffer(std::streambuf* target, int64_t capacity) : target_(target), left_(capacity) {}
+
+ protected:
+  int overflow(int c) override {
+    if (c == traits_type::eof()) return traits_type::not_eof(c);
+    if (left_ <= 0) return traits_type::eof();
+    --left_;
+    return target_->sputc(static_cast<char>(c));
+  }
+  std::streamsize xsputn(const char* data, std::streamsize count) override {
+    const std::streamsize accepted = std::min<std::streamsize>(count, std::max<int64_t>(left_, 0));
+    const std::streamsize written = target_->sputn(data, accepted);
+    left_ -= written;
+    return written;
+  }
+  int sync() override { return target_->pubsync(); }
+
+ private:
+  std::streambuf* target_;
+  int64_t left_;
+};
 
 // Creates a fresh, empty file next to `path` and returns its name. O_EXCL makes
 // concurrent writers (threads or processes) pick distinct names; mode 0666
@@ -67,9 +97,19 @@ void write_and_sync(const std::string& temporary, const std::string& path,
   {
     std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
     if (!out) throw Error("cannot open '" + temporary + "' for writing: " + system_reason());
-    writer(out);
+    const int64_t capacity = injected_disk_capacity.load();
+    if (capacity >= 0) {
+      CappedBuffer capped(out.rdbuf(), capacity);
+      std::ostream limited(&capped);
+      writer(limited);
+      if (!limited) throw Error("cannot write '" + path + "': No space left on device (injected)");
+    } else {
+      writer(out);
+    }
     out.flush();
-    if (!out) throw Error("cannot write '" + path + "' (disk full or I/O error)");
+    if (!out) {
+      throw Error("cannot write '" + path + "' (disk full or I/O error): " + system_reason());
+    }
     out.close();
     if (out.fail()) throw Error("cannot close '" + path + "' after writing: " + system_reason());
   }
@@ -80,6 +120,8 @@ void write_and_sync(const std::string& temporary, const std::string& path,
 }
 
 }  // namespace
+
+void inject_disk_full_after(int64_t bytes) { injected_disk_capacity.store(bytes); }
 
 void write_file_atomically(const std::string& path,
                            const std::function<void(std::ostream&)>& writer) {

@@ -10,6 +10,7 @@
 
 #include "byte_order.h"
 #include "nddr/io/atomic_file.h"
+#include "nddr/io/checksum.h"
 #include "nddr/util/error.h"
 
 namespace nddr {
@@ -19,6 +20,11 @@ using io_detail::host_is_little_endian;
 using json = nlohmann::json;
 
 constexpr char kMetadataKey[] = "__metadata__";
+// CRC-32 of the data section, in the metadata (files written before it
+// existed, and by other tools, have none and load unchecked).
+constexpr char kChecksumKey[] = "nddr_data_crc32";
+// Entries are objects of strings and arrays of integers: depth 3.
+constexpr int kMaxHeaderDepth = 8;
 constexpr uint64_t kLengthSize = 8;
 // The reference implementation rejects larger headers; so do we, before
 // allocating a buffer for a corrupt length.
@@ -189,7 +195,14 @@ void save_safetensors(const std::string& path, const std::map<std::string, torch
     offset += size;
     data.push_back(std::move(stored));
   }
-  if (!metadata.empty()) header[kMetadataKey] = metadata;
+  if (metadata.count(kChecksumKey)) {
+    throw Error("cannot save '" + path + "': metadata key '" + kChecksumKey + "' is reserved");
+  }
+  uint32_t crc = 0;
+  for (const auto& tensor : data) crc = crc32_update(crc, tensor.data_ptr(), tensor.nbytes());
+  auto stored_metadata = metadata;
+  stored_metadata[kChecksumKey] = crc32_hex(crc);
+  header[kMetadataKey] = stored_metadata;
 
   std::string text;
   try {
@@ -236,8 +249,15 @@ SafetensorsFile load_safetensors(const std::string& path) {
   if (!in.read(text.data(), static_cast<std::streamsize>(header_size))) fail(path, "read error");
 
   json header;
+  const auto bounded = [&](int depth, json::parse_event_t, json&) {
+    if (depth > kMaxHeaderDepth) {
+      fail(path,
+           "header JSON is nested deeper than " + std::to_string(kMaxHeaderDepth) + " levels");
+    }
+    return true;
+  };
   try {
-    header = json::parse(text);
+    header = json::parse(text, bounded);
   } catch (const json::parse_error& error) {
     fail(path, std::string("header is not valid JSON: ") + error.what());
   }
@@ -255,6 +275,7 @@ SafetensorsFile load_safetensors(const std::string& path) {
   check_layout(path, entries, file_size - kLengthSize - header_size);
 
   // Entries are now in offset order, which is the order of the bytes on disk.
+  uint32_t crc = 0;
   for (const Entry& entry : entries) {
     const bool is_bool = entry.type == torch::kBool;
     torch::Tensor tensor = torch::empty(entry.shape, is_bool ? torch::kByte : entry.type);
@@ -262,12 +283,21 @@ SafetensorsFile load_safetensors(const std::string& path) {
                  static_cast<std::streamsize>(entry.end - entry.begin))) {
       fail(path, "tensor '" + entry.name + "': read error");
     }
+    crc = crc32_update(crc, tensor.data_ptr(), entry.end - entry.begin);
     if (!host_is_little_endian()) {
       io_detail::swap_bytes(tensor.data_ptr(), tensor.numel(), tensor.element_size());
     }
     // Any non-zero byte means true; reading bytes straight into a bool tensor
     // would let values other than 0/1 through.
     file.tensors[entry.name] = is_bool ? tensor.ne(0) : tensor;
+  }
+  const auto stored = file.metadata.find(kChecksumKey);
+  if (stored != file.metadata.end()) {
+    if (stored->second != crc32_hex(crc)) {
+      fail(path, "the data's checksum is " + crc32_hex(crc) + " but the file records " +
+                     stored->second + ": the file is corrupt (a changed or damaged byte)");
+    }
+    file.metadata.erase(stored);
   }
   return file;
 }

@@ -18,7 +18,9 @@ BinnedOrderStatistics::BinnedOrderStatistics(double low, double high, int64_t bi
 int64_t BinnedOrderStatistics::bin_of(double value) const {
   const double position = std::floor((value - low_) / width_);
   const auto last = static_cast<double>(counts_.size() - 1);
-  // NaN fails both comparisons and would be an invalid index: it goes to bin 0.
+  // NaN counts as the highest value: in bin 0 a diverged network's NaN
+  // angles would make the best possible median.
+  if (std::isnan(position)) return static_cast<int64_t>(last);
   if (!(position > 0)) return 0;
   return static_cast<int64_t>(std::min(position, last));
 }

@@ -20,14 +20,17 @@ Evaluation evaluate(MultiTaskNetImpl& net, std::shared_ptr<const Dataset> datase
   Evaluation evaluation;
   while (auto batch = loader.next()) {
     const auto outputs = net.forward(batch->images);
+    torch::Tensor non_finite = torch::zeros({batch->images.size(0)}, torch::kBool);
     for (const auto& task : net.tasks()) {
       torch::Tensor output = outputs.at(task.name);
+      non_finite |= (~torch::isfinite(output)).flatten(1).any(1).to(torch::kCPU);
       if (is_dense(task.kind)) {
         output = upsample_to(output, batch->images.size(2), batch->images.size(3));
       }
       accumulators.at(task.name)->add(output, batch->targets.at(task.name));
     }
     evaluation.images += batch->images.size(0);
+    evaluation.non_finite_images += non_finite.sum().item<int64_t>();
   }
   net.train(was_training);
 

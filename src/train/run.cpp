@@ -8,7 +8,12 @@
 #include "nddr/io/atomic_file.h"
 #include "nddr/io/weights.h"
 #include "nddr/models/flops.h"
+#include "nddr/train/checkpoint.h"
+#include "nddr/train/resume_check.h"
+#include "nddr/train/run_dir.h"
 #include "nddr/util/error.h"
+#include "nddr/util/run_lock.h"
+#include "nddr/util/strings.h"
 
 namespace nddr {
 
@@ -52,6 +57,11 @@ RunResults results_of(const Config& config, const Evaluation& evaluation) {
   results.higher_is_better = evaluation.higher_is_better;
   results.info["eval_images"] = std::to_string(evaluation.images);
   results.info["eval_seconds"] = std::to_string(evaluation.seconds);
+  if (evaluation.non_finite_images > 0) {
+    results.info[kInvalidInfoKey] = "non-finite outputs on " +
+                                    std::to_string(evaluation.non_finite_images) + " of " +
+                                    std::to_string(evaluation.images) + " test images";
+  }
   return results;
 }
 
@@ -110,6 +120,8 @@ TrainOptions train_options(const Config& config) {
       .checkpoint_every(config.get_int("train.checkpoint_every"))
       .run_dir(run_paths(config).dir)
       .config_yaml(config.to_yaml())
+      .skip_non_finite(config.get_string("train.nan_policy") == "skip")
+      .max_skipped_steps(config.get_int("train.max_skipped_steps"))
       .optimizer(
           OptimizerOptions()
               .lr(config.get_double("train.lr"))
@@ -137,18 +149,39 @@ MultiTaskNet network_from_config(const Config& config) {
 RunResults train_from_config(const Config& config, TrainObserver& observer,
                              const RunOptions& options) {
   const RunPaths paths = run_paths(config);
+  if (options.resume && options.overwrite)
+    throw Error("--resume and --overwrite exclude each other");
   std::filesystem::create_directories(paths.dir);
+  const RunLock lock(paths.dir);
+  for (const auto& stale : remove_stale_temporaries(paths.dir)) {
+    observer.on_note("removed '" + stale + "', left by an interrupted write");
+  }
+  const auto existing = existing_run_files(paths);
+  if (!existing.empty() && !options.resume && !options.overwrite) {
+    throw Error("run directory '" + paths.dir + "' already holds a run (" + join(existing, ", ") +
+                "): continue it with --resume, replace it with --overwrite, or choose another "
+                "name");
+  }
   const std::string config_yaml = config.to_yaml();
-  write_file_atomically(paths.config(), [&](std::ostream& out) { out << config_yaml; });
 
   MultiTaskNet net = network_from_config(config);
   auto train_set = dataset_from_config(config, "train");
   auto test_set = dataset_from_config(config, "test");
   Trainer trainer(net, train_set, train_loader_options(config),
                   train_options(config).stop_after(options.stop_after));
-  if (options.resume && std::filesystem::exists(paths.checkpoint())) {
+  const bool resuming = options.resume && std::filesystem::exists(paths.checkpoint());
+  if (resuming) {
+    const CheckpointState state = read_checkpoint_state(paths.checkpoint());
+    for (const auto& change : check_resume(paths.checkpoint(), state.config_yaml, config)) {
+      observer.on_note("resume: " + change.describe());
+    }
     trainer.resume_from(paths.checkpoint());
+  } else {
+    // A fresh start: nothing of an earlier run (--overwrite, or a --resume
+    // that found no checkpoint) may mix into this one.
+    remove_run_files(paths);
   }
+  write_file_atomically(paths.config(), [&](std::ostream& out) { out << config_yaml; });
   const auto start = std::chrono::steady_clock::now();
   trainer.run(observer, test_set, eval_loader_options(config));
   const double train_seconds =
@@ -157,6 +190,9 @@ RunResults train_from_config(const Config& config, TrainObserver& observer,
     RunResults partial;
     partial.method = config.get_string("network.fusion");
     partial.info["stopped_at_step"] = std::to_string(trainer.step());
+    if (trainer.stopped_by_signal() != 0) {
+      partial.info["stopped_by_signal"] = std::to_string(trainer.stopped_by_signal());
+    }
     return partial;
   }
   save_weights(paths.weights(), *net, {{"config", config_yaml}});

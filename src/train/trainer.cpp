@@ -9,6 +9,8 @@
 #include "nddr/io/atomic_file.h"
 #include "nddr/tasks/losses.h"
 #include "nddr/train/checkpoint.h"
+#include "nddr/train/divergence.h"
+#include "nddr/train/stop_signal.h"
 #include "nddr/util/error.h"
 
 namespace nddr {
@@ -40,6 +42,22 @@ void append_log(const std::string& path, const nlohmann::json& entry) {
   std::ofstream out(path, std::ios::app);
   if (!out) throw Error("cannot write training log '" + path + "'");
   out << entry.dump() << "\n";
+  out.flush();
+  if (!out) throw Error("cannot write training log '" + path + "' (disk full or I/O error)");
+}
+
+// "step 7: task 'seg' loss is nan; training stopped ...", naming the
+// checkpoint that survives.
+std::string divergence_message(const std::string& checkpoint_path, int64_t step,
+                               const std::string& problem, int64_t checkpoint_step) {
+  std::string text = "training diverged at step " + std::to_string(step) + ": " + problem;
+  if (checkpoint_step >= 0) {
+    text += "; the last good checkpoint '" + checkpoint_path + "' (step " +
+            std::to_string(checkpoint_step) + ") is kept";
+  } else {
+    text += "; no checkpoint was written before it";
+  }
+  return text + " (lower train.lr, or see train.nan_policy)";
 }
 
 }  // namespace
@@ -69,6 +87,8 @@ void Trainer::resume_from(const std::string& checkpoint_path) {
                 std::to_string(options_.seed()));
   }
   step_ = state.step;
+  skipped_steps_ = state.skipped_steps;
+  checkpoint_step_ = state.step;
   if (!options_.run_dir().empty()) truncate_log(options_.run_dir() + "/log.jsonl", step_);
 }
 
@@ -77,6 +97,12 @@ StepReport Trainer::train_step(const Batch& batch, int64_t step) {
   apply_poly_schedule(*optimizer_, groups_, step, options_.steps(), options_.poly_power());
   net_->train();
   optimizer_->zero_grad();
+  // A skipped step must leave no trace: the forward pass has already moved
+  // BatchNorm's running statistics, possibly to NaN.
+  std::vector<torch::Tensor> buffers_before;
+  if (options_.skip_non_finite()) {
+    for (const auto& buffer : net_->buffers()) buffers_before.push_back(buffer.clone());
+  }
   const auto outputs = net_->forward(batch.images);
   StepReport report;
   torch::Tensor total = torch::zeros({}, batch.images.options());
@@ -91,7 +117,15 @@ StepReport Trainer::train_step(const Batch& batch, int64_t step) {
     total = total + task.loss_weight * loss;
   }
   total.backward();
-  optimizer_->step();
+  report.non_finite = non_finite_loss(report.losses);
+  if (report.non_finite.empty()) report.non_finite = non_finite_gradient(*net_);
+  if (report.non_finite.empty()) {
+    optimizer_->step();
+  } else if (!buffers_before.empty()) {
+    torch::NoGradGuard no_grad;
+    auto buffers = net_->buffers();
+    for (size_t i = 0; i < buffers.size(); ++i) buffers[i].copy_(buffers_before[i]);
+  }
   report.step = step + 1;
   report.steps = options_.steps();
   report.total_loss = total.item<double>();
@@ -100,8 +134,15 @@ StepReport Trainer::train_step(const Batch& batch, int64_t step) {
 }
 
 void Trainer::save(const std::string& path) {
+  // An update can overflow weights even from finite gradients: such weights
+  // must not replace the last good checkpoint.
+  const std::string bad_weight = non_finite_weight(*net_);
+  if (!bad_weight.empty()) {
+    throw DivergenceError(divergence_message(path, step_, bad_weight, checkpoint_step_));
+  }
   save_checkpoint(path, *net_, *optimizer_,
-                  CheckpointState{step_, options_.seed(), options_.config_yaml()});
+                  CheckpointState{step_, options_.seed(), options_.config_yaml(), skipped_steps_});
+  checkpoint_step_ = step_;
 }
 
 void Trainer::run(TrainObserver& observer, std::shared_ptr<const Dataset> test_set,
@@ -120,6 +161,17 @@ void Trainer::run(TrainObserver& observer, std::shared_ptr<const Dataset> test_s
   while (step_ < end) {
     const Batch batch = loader.next();
     StepReport report = train_step(batch, step_);
+    if (!report.non_finite.empty()) {
+      ++skipped_steps_;
+      if (!options_.skip_non_finite() || skipped_steps_ > options_.max_skipped_steps()) {
+        const std::string problem =
+            options_.skip_non_finite() ? report.non_finite + " (" + std::to_string(skipped_steps_) +
+                                             " steps skipped, more than train.max_skipped_steps)"
+                                       : report.non_finite;
+        throw DivergenceError(divergence_message(checkpoint_path, step_ + 1, problem,
+                                                 run_dir.empty() ? -1 : checkpoint_step_));
+      }
+    }
     ++step_;
     images_since_report += batch.images.size(0);
 
@@ -134,6 +186,7 @@ void Trainer::run(TrainObserver& observer, std::shared_ptr<const Dataset> test_s
         append_log(log_path, {{"step", report.step},
                               {"loss", report.total_loss},
                               {"task_loss", report.losses},
+                              {"skipped_steps", skipped_steps_},
                               {"lr", report.lr},
                               {"images_per_second", report.images_per_second},
                               {"elapsed_seconds", report.elapsed_seconds}});
@@ -148,7 +201,12 @@ void Trainer::run(TrainObserver& observer, std::shared_ptr<const Dataset> test_s
     }
     const bool periodic =
         options_.checkpoint_every() > 0 && step_ % options_.checkpoint_every() == 0;
-    if (!run_dir.empty() && (periodic || last)) save(checkpoint_path);
+    const int signal = stop_requested();
+    if (!run_dir.empty() && (periodic || last || signal != 0)) save(checkpoint_path);
+    if (signal != 0 && !last) {
+      stopped_by_signal_ = signal;
+      return;
+    }
   }
 }
 

@@ -65,5 +65,18 @@ TEST(AtomicFile, MissingDirectoryIsErrorNamingPath) {
   }
 }
 
+TEST(AtomicFile, InjectedFullDiskKeepsOldFileAndRemovesTemporary) {
+  TempDir dir;
+  const std::string path = dir.file("out.txt");
+  write_bytes(path, "old");
+  inject_disk_full_after(4);
+  EXPECT_THROW(write_file_atomically(path, [](std::ostream& out) { out << "longer text"; }), Error);
+  inject_disk_full_after(-1);
+  EXPECT_EQ(read_bytes(path), "old");
+  EXPECT_EQ(dir.entries(), 1u);
+  write_file_atomically(path, [](std::ostream& out) { out << "longer text"; });
+  EXPECT_EQ(read_bytes(path), "longer text");
+}
+
 }  // namespace
 }  // namespace nddr

@@ -185,5 +185,47 @@ TEST(Safetensors, SaveRejectsBadInputAndCreatesNothing) {
   EXPECT_EQ(dir.entries(), 0u);
 }
 
+TEST(Safetensors, FlippedBitInTheDataIsDetectedNamingTheFile) {
+  TempDir dir;
+  const std::string path = dir.file("w.safetensors");
+  save_safetensors(path, {{"a", torch::arange(64, torch::kFloat)}, {"b", torch::ones({3, 3})}},
+                   {{"note", "x"}});
+  const std::string good = read_bytes(path);
+  EXPECT_EQ(load_safetensors(path).metadata, (std::map<std::string, std::string>{{"note", "x"}}))
+      << "the checksum is not part of the user's metadata";
+  for (size_t from_end : {size_t{1}, size_t{40}, size_t{200}}) {
+    std::string damaged = good;
+    damaged[damaged.size() - from_end] ^= 0x01;
+    write_bytes(path, damaged);
+    try {
+      load_safetensors(path);
+      ADD_FAILURE() << "a flipped bit " << from_end << " bytes from the end loaded";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find("corrupt"), std::string::npos) << e.what();
+    }
+  }
+}
+
+TEST(Safetensors, FilesWithoutAChecksumStillLoad) {
+  TempDir dir;
+  const std::string path = dir.file("old.safetensors");
+  write_bytes(path, safetensors_file(R"({"x": {"dtype": "F32", "shape": [2], )"
+                                     R"("data_offsets": [0, 8]}})",
+                                     float_bytes({1.5f, -2.0f})));
+  const auto file = load_safetensors(path);
+  EXPECT_TRUE(torch::equal(file.tensors.at("x"), torch::tensor({1.5f, -2.0f})));
+}
+
+TEST(Safetensors, ChecksumKeyIsReservedAndHeaderDepthBounded) {
+  TempDir dir;
+  EXPECT_THROW(save_safetensors(dir.file("r.safetensors"), {{"x", torch::zeros({1})}},
+                                {{"nddr_data_crc32", "0"}}),
+               Error);
+  const std::string deep = std::string(50000, '[') + std::string(50000, ']');
+  expect_error(dir, safetensors_file(R"({"x": {"dtype": "F32", "shape": )" + deep + "}}", ""),
+               {"bad.safetensors", "nested deeper"});
+}
+
 }  // namespace
 }  // namespace nddr

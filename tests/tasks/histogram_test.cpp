@@ -52,5 +52,13 @@ TEST(BinnedOrderStatistics, ClampsOutOfRangeAndResets) {
   EXPECT_TRUE(std::isnan(stats.median()));
 }
 
+TEST(BinnedOrderStatistics, NanCountsAsTheHighestValue) {
+  BinnedOrderStatistics stats(0, 180, 180);
+  for (int i = 0; i < 3; ++i) stats.add(std::nan(""));
+  stats.add(1.0);
+  EXPECT_GT(stats.median(), 179.0) << "NaN angles must not make a good median";
+  EXPECT_LT(stats.order_statistic(1), 2.0);
+}
+
 }  // namespace
 }  // namespace nddr

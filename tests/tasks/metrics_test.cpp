@@ -98,6 +98,18 @@ TEST(NormalsMetric, AnglesPooledOverValidPixels) {
   EXPECT_TRUE(better.at("within_30"));
 }
 
+TEST(NormalsMetric, NanPredictionsNeverScoreWell) {
+  auto metric = make_metric({"normals", TaskKind::kNormals, 3, 1.0});
+  const std::vector<double> up = {0, 0, 1};
+  const double nan = std::nan("");
+  metric->add(normals_row({{nan, nan, nan}, {nan, nan, nan}, at_angle(0, 1)}),
+              normals_row({up, up, up}));
+  const auto values = metric->compute();
+  EXPECT_GT(values.at("median"), 179.0);
+  EXPECT_FALSE(values.at("mean") < 90) << "a NaN mean must not compare as good";
+  EXPECT_NEAR(values.at("within_11.25"), 100.0 / 3, 1e-9);
+}
+
 TEST(NormalsMetric, MedianOfManyPixelsWithinOneBin) {
   torch::manual_seed(4);
   auto predicted = torch::randn({3, 3, 17, 19}, kDouble);

@@ -40,6 +40,9 @@ struct RowSummary {
   int64_t parameters = 0;
   int64_t macs = 0;
   std::vector<std::string> run_dirs;  ///< of the finished seeds
+  /// Finished seeds whose results are marked invalid (non-finite outputs):
+  /// left out of every mean, and named in the table.
+  std::vector<int64_t> invalid_seeds;
 };
 
 /// Reads every finished run's results.json (unfinished runs are left out)

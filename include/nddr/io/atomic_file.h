@@ -3,6 +3,7 @@
 // left half-written by a crash or a full disk: they are written to a temporary
 // file beside the target, flushed to disk, then renamed over it.
 
+#include <cstdint>
 #include <functional>
 #include <ostream>
 #include <string>
@@ -18,5 +19,10 @@ namespace nddr {
 ///   write_file_atomically("run/log.txt", [&](std::ostream& out) { out << text; });
 void write_file_atomically(const std::string& path,
                            const std::function<void(std::ostream&)>& writer);
+
+/// Fault injection for tests: every later write_file_atomically fails like a
+/// full disk once `bytes` bytes of a file have been written; a negative value
+/// turns this off again.
+void inject_disk_full_after(int64_t bytes);
 
 }  // namespace nddr

@@ -12,7 +12,8 @@ namespace nddr {
 /// The k-th smallest value is placed inside its bin by linear interpolation,
 /// as if the bin's values were spread evenly over it, so every estimate is
 /// within one bin width of the exact value. Values outside [low, high] are
-/// clamped into the first or last bin.
+/// clamped into the first or last bin; NaN counts as the highest value (for
+/// an error such as an angle, NaN must never look good).
 class BinnedOrderStatistics {
  public:
   BinnedOrderStatistics(double low, double high, int64_t bins);

@@ -29,6 +29,16 @@ struct RunResults {
   std::map<std::string, std::string> info;  ///< free-form provenance (checkpoint, data, steps)
 };
 
+/// The info key that marks a run's metrics as invalid; its value says why
+/// (e.g. "non-finite outputs on 3 of 4 test images"). compare and the
+/// experiment summary show such runs as invalid instead of ranking them.
+inline constexpr char kInvalidInfoKey[] = "invalid";
+
+/// True when `results` carry kInvalidInfoKey.
+inline bool is_invalid(const RunResults& results) {
+  return results.info.count(kInvalidInfoKey) > 0;
+}
+
 /// Writes `results` as JSON to a temporary file beside `path`, then renames it
 /// over `path`, so a crash never leaves a half-written file. Errors name the file.
 void save_results(const std::string& path, const RunResults& results);

@@ -3,7 +3,9 @@
 // stopped: weights and BN statistics, the optimizer's momentum buffers, the
 // step, the seed and the config. Data order, augmentation and dropout draws
 // are pure functions of (seed, step) (see data/loader.h and Trainer), so the
-// seed and step restore every random state. Written atomically.
+// seed and step restore every random state. Written atomically, with a CRC-32
+// of its contents that loading verifies (a damaged byte is an Error naming
+// the file); checkpoints older than the CRC load unchecked.
 
 #include <torch/torch.h>
 
@@ -15,13 +17,15 @@ struct CheckpointState {
   int64_t step = 0;  ///< steps completed
   int64_t seed = 0;
   std::string config_yaml;
+  int64_t skipped_steps = 0;  ///< steps skipped as non-finite (train.nan_policy: skip)
 };
 
 void save_checkpoint(const std::string& path, torch::nn::Module& net,
                      torch::optim::Optimizer& optimizer, const CheckpointState& state);
 
 /// Restores `net` and `optimizer` (built from the same config) in place;
-/// an unreadable or mismatched file is an Error naming it.
+/// an unreadable, corrupt or mismatched file (a tensor of another shape) is
+/// an Error naming it; after an Error, `net` is not usable.
 CheckpointState load_checkpoint(const std::string& path, torch::nn::Module& net,
                                 torch::optim::Optimizer& optimizer);
 

@@ -16,6 +16,9 @@ struct Evaluation {
   std::map<std::string, MetricValues> metrics;
   std::map<std::string, std::map<std::string, bool>> higher_is_better;
   int64_t images = 0;
+  /// Images for which some task's output held a NaN or Inf: the metrics of
+  /// such an evaluation are not to be trusted.
+  int64_t non_finite_images = 0;
   double seconds = 0.0;
 };
 

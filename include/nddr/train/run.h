@@ -42,13 +42,19 @@ struct RunOptions {
   bool resume = false;
   /// Stop (with a checkpoint) after this many steps; 0 = run to the end.
   int64_t stop_after = 0;
+  /// Replace the files of a run already in the directory. Without it (or
+  /// `resume`), training into a directory that holds a run is an Error.
+  bool overwrite = false;
 };
 
 /// Trains the config's network and evaluates it on data.test. Writes
 /// config.yaml, log.jsonl, checkpoint.pt, weights.safetensors and
 /// results.json (info: parameters, macs, train_seconds, steps) to the run
 /// directory and returns the results. A run stopped early returns results
-/// with empty task metrics.
+/// with empty task metrics (info "stopped_at_step", and "stopped_by_signal"
+/// when SIGINT/SIGTERM stopped it). The directory is locked while training;
+/// nothing in it changes before the config, network, datasets and (on
+/// resume) the checkpoint's config have been checked.
 RunResults train_from_config(const Config& config, TrainObserver& observer,
                              const RunOptions& options = {});
 

@@ -36,6 +36,11 @@ struct TrainOptions {
   /// Stop (with a checkpoint) after this step even though `steps` is larger;
   /// 0 = run to the end. Used to test and demonstrate resuming.
   TORCH_ARG(int64_t, stop_after) = 0;
+  /// A step with a non-finite loss or gradient: false stops training with a
+  /// DivergenceError; true skips the step's update (train.nan_policy: skip),
+  /// at most max_skipped_steps times in a run.
+  TORCH_ARG(bool, skip_non_finite) = false;
+  TORCH_ARG(int64_t, max_skipped_steps) = 10;
 };
 
 /// What one logged step reports.
@@ -47,6 +52,9 @@ struct StepReport {
   double lr = 0.0;                       ///< base group's current rate
   double images_per_second = 0.0;        ///< since the previous report
   double elapsed_seconds = 0.0;
+  /// Why the step's update was not applied (a non-finite loss or gradient),
+  /// or "" when it was.
+  std::string non_finite;
 };
 
 /// Receives progress; the library itself never prints.
@@ -55,6 +63,9 @@ class TrainObserver {
   virtual ~TrainObserver() = default;
   virtual void on_step(const StepReport& /*report*/) {}
   virtual void on_evaluation(int64_t /*step*/, const Evaluation& /*evaluation*/) {}
+  /// Something the user should know that is not an error (a config change
+  /// accepted on resume, a stale temporary file removed).
+  virtual void on_note(const std::string& /*note*/) {}
 };
 
 class Trainer {
@@ -66,11 +77,15 @@ class Trainer {
   void resume_from(const std::string& checkpoint_path);
 
   /// Trains from the current step to options.steps (or stop_after). When
-  /// `test_set` is given, evaluates every eval_every steps.
+  /// `test_set` is given, evaluates every eval_every steps. Stops early, with
+  /// a checkpoint, when stop_requested() (SIGINT/SIGTERM); throws a
+  /// DivergenceError, keeping the last checkpoint, when training diverges.
   void run(TrainObserver& observer, std::shared_ptr<const Dataset> test_set = nullptr,
            const EvalLoaderOptions& eval_options = {});
 
   int64_t step() const { return step_; }
+  /// The signal that stopped the last run() early, or 0.
+  int stopped_by_signal() const { return stopped_by_signal_; }
   const std::vector<ParamGroupInfo>& groups() const { return groups_; }
   torch::optim::SGD& optimizer() { return *optimizer_; }
 
@@ -87,6 +102,9 @@ class Trainer {
   std::vector<ParamGroupInfo> groups_;
   std::unique_ptr<torch::optim::SGD> optimizer_;
   int64_t step_ = 0;
+  int64_t skipped_steps_ = 0;
+  int64_t checkpoint_step_ = -1;  // step of the last checkpoint written or loaded
+  int stopped_by_signal_ = 0;
 };
 
 /// Seeds LibTorch's global generator for step `step` of a run seeded `seed`

@@ -1,0 +1,40 @@
+#include "nddr/train/run_dir.h"
+
+#include <filesystem>
+
+#include "nddr/util/error.h"
+
+namespace nddr {
+
+namespace fs = std::filesystem;
+
+std::vector<std::string> existing_run_files(const RunPaths& paths) {
+  std::vector<std::string> files;
+  for (const auto& path :
+       {paths.config(), paths.log(), paths.checkpoint(), paths.weights(), paths.results()}) {
+    if (fs::exists(path)) files.push_back(path);
+  }
+  return files;
+}
+
+void remove_run_files(const RunPaths& paths) {
+  for (const auto& path : existing_run_files(paths)) {
+    std::error_code error;
+    fs::remove(path, error);
+    if (error) throw Error("cannot remove '" + path + "': " + error.message());
+  }
+}
+
+std::vector<std::string> remove_stale_temporaries(const std::string& dir) {
+  std::vector<std::string> removed;
+  std::error_code error;
+  for (const auto& entry : fs::directory_iterator(dir, error)) {
+    const std::string name = entry.path().filename().string();
+    if (!entry.is_regular_file() || name.find(".tmp.") == std::string::npos) continue;
+    std::error_code ignored;
+    if (fs::remove(entry.path(), ignored)) removed.push_back(entry.path().string());
+  }
+  return removed;
+}
+
+}  // namespace nddr
