@@ -39,10 +39,14 @@ bool is_section(const std::string& prefix) {
   return false;
 }
 
+// A value as the user wrote it, cut short: a message must not quote a
+// whole pasted document.
 std::string describe(const YAML::Node& value) {
+  constexpr size_t kMaxQuoted = 80;
   YAML::Emitter out;
   out << YAML::Flow << value;
-  return out.c_str();
+  const std::string text = out.c_str();
+  return text.size() <= kMaxQuoted ? text : text.substr(0, kMaxQuoted) + "...";
 }
 
 template <typename T>
@@ -111,6 +115,10 @@ void check_task_list(const YAML::Node& tasks, const std::string& origin) {
     }
     for (const char* required : {"name", "kind"}) {
       if (!task[required]) throw Error(where + ": missing '" + required + "'");
+      if (!converts<std::string>(task[required])) {
+        throw Error(where + "." + required + ": expected a string, got " +
+                    describe(task[required]));
+      }
     }
     parse_task_kind(task["kind"].as<std::string>());
     if (task["channels"] &&

@@ -25,6 +25,8 @@
 namespace nddr {
 namespace {
 
+constexpr int64_t kMaxPixels = int64_t{16384} * 16384;
+
 std::vector<stbi_uc> read_bytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error("cannot open image '" + path + "': " + std::strerror(errno));
@@ -57,6 +59,13 @@ torch::Tensor read_image(const std::string& path, int64_t channels) {
   const int size = static_cast<int>(bytes.size());
   const int wanted = static_cast<int>(channels);
   int width = 0, height = 0, file_channels = 0;
+  // A corrupt or hostile header can claim any size: check it before the
+  // decoder allocates the pixels.
+  if (stbi_info_from_memory(bytes.data(), size, &width, &height, &file_channels) &&
+      static_cast<int64_t>(width) * height > kMaxPixels) {
+    throw Error("image '" + path + "' is " + std::to_string(width) + "x" + std::to_string(height) +
+                " pixels, more than the limit of " + std::to_string(kMaxPixels) + " (16384x16384)");
+  }
   torch::Tensor image;
   if (stbi_is_16_bit_from_memory(bytes.data(), size)) {
     stbi_us* pixels =

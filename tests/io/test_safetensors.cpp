@@ -91,8 +91,10 @@ TEST(Safetensors, WritesTheSpecifiedBytes) {
   TempDir dir;
   const std::string path = dir.file("one.safetensors");
   save_safetensors(path, {{"b", torch::tensor({1.0f, -2.0f})}, {"a", torch::tensor({0.5f})}});
-  // Tensors in name order; header keys sorted; padded with spaces to 8 bytes.
-  const std::string header = R"({"a":{"data_offsets":[0,4],"dtype":"F32","shape":[1]},)"
+  // Tensors in name order; header keys sorted; padded with spaces to 8 bytes;
+  // the metadata holds the data's CRC-32 (computed with Python's zlib.crc32).
+  const std::string header = R"({"__metadata__":{"nddr_data_crc32":"2cf83053"},)"
+                             R"("a":{"data_offsets":[0,4],"dtype":"F32","shape":[1]},)"
                              R"("b":{"data_offsets":[4,12],"dtype":"F32","shape":[2]}})";
   EXPECT_EQ(read_bytes(path), safetensors_file(header, float_bytes({0.5f, 1.0f, -2.0f})));
 }
