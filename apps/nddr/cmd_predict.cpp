@@ -10,6 +10,7 @@
 #include "nddr/data/transforms.h"
 #include "nddr/io/image.h"
 #include "nddr/io/weights.h"
+#include "nddr/models/fold_batchnorm.h"
 #include "nddr/tasks/visualize.h"
 #include "nddr/train/run.h"
 #include "nddr/util/error.h"
@@ -87,7 +88,7 @@ struct PredictCommand {
     const std::string path = weights.empty() ? run_paths(loaded).weights() : weights;
     MultiTaskNet net(network_options_from_config(loaded));
     load_weights(*net, path);
-    net->eval();
+    fold_batchnorm(*net);  // also sets eval mode
     const NormalizeOptions normalize_options = eval_loader_options(loaded).normalize();
     fs::create_directories(output);
 

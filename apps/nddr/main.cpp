@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
   nddr::cli::add_predict_command(app);
   nddr::cli::add_bench_command(app);
   nddr::cli::add_compare_command(app);
+  nddr::cli::add_export_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

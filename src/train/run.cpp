@@ -8,6 +8,7 @@
 #include "nddr/io/atomic_file.h"
 #include "nddr/io/weights.h"
 #include "nddr/models/flops.h"
+#include "nddr/models/fold_batchnorm.h"
 #include "nddr/util/error.h"
 
 namespace nddr {
@@ -179,6 +180,7 @@ RunResults train_from_config(const Config& config, TrainObserver& observer,
 RunResults evaluate_from_config(const Config& config, const std::string& weights) {
   MultiTaskNet net(network_options_from_config(config));
   load_weights(*net, weights);
+  fold_batchnorm(*net);  // inference only: same outputs, fewer ops
   RunResults results = results_of(
       config, evaluate(*net, dataset_from_config(config, "test"), eval_loader_options(config)));
   results.info["weights"] = weights;

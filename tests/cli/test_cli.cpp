@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
+#include <torch/script.h>
 
 #include "nddr/config/config.h"
 #include "nddr/config/network_config.h"
@@ -140,7 +141,8 @@ TEST(Cli, HelpOfEverySubcommandExitsZero) {
   const Output top = run_cli(dir.path(), "--help");
   ASSERT_EQ(top.code, 0) << describe(top);
   const std::vector<std::string> names = listed_subcommands(top.out);
-  const std::vector<std::string> with_config = {"train", "eval", "info", "predict", "bench"};
+  const std::vector<std::string> with_config = {"train", "eval",  "info",
+                                                 "predict", "bench", "export"};
   for (const auto& command : with_config) {
     EXPECT_NE(std::find(names.begin(), names.end(), command), names.end()) << command;
   }
@@ -230,6 +232,37 @@ TEST_F(TrainedRun, PredictWritesPngsOfTheInputsSize) {
     const torch::Tensor image = nddr::read_image(png.string());
     EXPECT_EQ(image.sizes().vec(), (std::vector<int64_t>{24, 40, 3})) << task;
   }
+}
+
+TEST_F(TrainedRun, ExportWritesATorchScriptFileWithTheTasks) {
+  const Output exported = run_cli(dir(), "export -c tiny.yaml -o deploy/tiny.pt");
+  ASSERT_EQ(exported.code, 0) << describe(exported);
+  torch::jit::ExtraFilesMap extra = {{"nddr.json", ""}};
+  torch::jit::Module module = torch::jit::load((dir() / "deploy/tiny.pt").string(), torch::kCPU,
+                                               extra);
+  const auto metadata = nlohmann::json::parse(extra.at("nddr.json"));
+  std::vector<std::string> names;
+  for (const auto& output : metadata["outputs"]) names.push_back(output["name"]);
+  EXPECT_EQ(names, (std::vector<std::string>{"seg", "normals", "depth"}));
+  torch::NoGradGuard no_grad;
+  const auto outputs = module.forward({torch::randn({1, 3, 24, 40})}).toTuple()->elements();
+  EXPECT_EQ(outputs.size(), 3u);
+}
+
+TEST_F(TrainedRun, ExportOnnxWithoutPythonSaysWhatToInstall) {
+  const Output exported = run_cli(
+      dir(), "export -c tiny.yaml -o tiny.onnx --format onnx --python /nonexistent/python3");
+  EXPECT_EQ(exported.code, 2) << describe(exported);
+  EXPECT_NE(exported.err.find("python3-torch python3-onnx"), std::string::npos)
+      << describe(exported);
+  EXPECT_FALSE(fs::exists(dir() / "tiny.onnx"));
+  EXPECT_FALSE(fs::exists(dir() / "tiny.onnx.torchscript.tmp"));
+}
+
+TEST_F(TrainedRun, ExportUnknownFormatIsAnError) {
+  const Output exported = run_cli(dir(), "export -c tiny.yaml -o x.bin --format tflite");
+  EXPECT_EQ(exported.code, 2) << describe(exported);
+  EXPECT_NE(exported.err.find("tflite"), std::string::npos) << describe(exported);
 }
 
 TEST_F(TrainedRun, PredictMissingImageNamesItAndWritesNothing) {
@@ -334,7 +367,7 @@ TEST(Cli, BenchJsonHasTheDocumentedKeys) {
   EXPECT_EQ(json["width"], 40);
   EXPECT_EQ(json["threads"], 1);
   EXPECT_EQ(json["iters"], 3);
-  for (const char* phase : {"inference", "train_step"}) {
+  for (const char* phase : {"inference", "inference_folded", "train_step"}) {
     ASSERT_TRUE(json.contains(phase)) << bench.out;
     const auto& timing = json[phase];
     for (const char* key : {"median_ms", "mean_ms", "images_per_second", "peak_rss_mib"}) {
