@@ -71,6 +71,11 @@ const std::vector<KeySpec>& config_schema() {
       {"train.checkpoint_every", T::kInt, "500", "steps between checkpoints (0 = only at the end)"},
 
       {"eval.batch_size", T::kInt, "16", "evaluation batch size (1 for images of varying size)"},
+
+      {"log.tensorboard", T::kBool, "true",
+       "write TensorBoard event files (events.out.tfevents.*) in the run directory"},
+      {"log.tensorboard_images", T::kInt, "3",
+       "test images whose colourised predictions are logged at each evaluation"},
   };
   return schema;
 }

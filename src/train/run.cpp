@@ -9,6 +9,7 @@
 #include "nddr/io/weights.h"
 #include "nddr/models/flops.h"
 #include "nddr/models/fold_batchnorm.h"
+#include "nddr/train/tensorboard_observer.h"
 #include "nddr/util/error.h"
 
 namespace nddr {
@@ -150,8 +151,16 @@ RunResults train_from_config(const Config& config, TrainObserver& observer,
   if (options.resume && std::filesystem::exists(paths.checkpoint())) {
     trainer.resume_from(paths.checkpoint());
   }
+  // The one place that decides whether this process writes the TensorBoard log.
+  std::unique_ptr<TensorBoardObserver> tensorboard;
+  if (config.get_bool("log.tensorboard")) {
+    tensorboard = std::make_unique<TensorBoardObserver>(paths.dir, net, trainer, test_set,
+                                                        eval_loader_options(config),
+                                                        config.get_int("log.tensorboard_images"));
+  }
+  ObserverList observers({&observer, tensorboard.get()});
   const auto start = std::chrono::steady_clock::now();
-  trainer.run(observer, test_set, eval_loader_options(config));
+  trainer.run(observers, test_set, eval_loader_options(config));
   const double train_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (trainer.step() < config.get_int("train.steps")) {
@@ -162,7 +171,9 @@ RunResults train_from_config(const Config& config, TrainObserver& observer,
   }
   save_weights(paths.weights(), *net, {{"config", config_yaml}});
 
-  RunResults results = results_of(config, evaluate(*net, test_set, eval_loader_options(config)));
+  const Evaluation evaluation = evaluate(*net, test_set, eval_loader_options(config));
+  if (tensorboard) tensorboard->on_evaluation(trainer.step(), evaluation);
+  RunResults results = results_of(config, evaluation);
   const auto sample = test_set->get(0).image;
   torch::NoGradGuard no_grad;
   net->eval();

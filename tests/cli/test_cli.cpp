@@ -20,6 +20,7 @@
 #include "nddr/io/safetensors.h"
 #include "nddr/io/weights.h"
 #include "nddr/tasks/results.h"
+#include "tensorboard/tensorboard_reader.h"
 
 namespace {
 
@@ -263,6 +264,61 @@ TEST_F(TrainedRun, ExportUnknownFormatIsAnError) {
   const Output exported = run_cli(dir(), "export -c tiny.yaml -o x.bin --format tflite");
   EXPECT_EQ(exported.code, 2) << describe(exported);
   EXPECT_NE(exported.err.find("tflite"), std::string::npos) << describe(exported);
+}
+
+// The run's TensorBoard log, read by TensorBoard's own reader, holds what
+// log.jsonl and results.json hold.
+TEST_F(TrainedRun, TensorBoardLogMatchesTheJsonlLog) {
+  const std::string python = nddr::testing::venv_python();
+  if (python.empty()) GTEST_SKIP() << "no venv with tensorboard (scripts/venv.sh)";
+  const auto found = nddr::testing::read_events(python, dir() / "runs/tiny");
+  ASSERT_FALSE(found.is_null());
+  const auto& scalars = found["scalars"];
+  std::istringstream log(read_text(dir() / "runs/tiny/log.jsonl"));
+  int64_t steps = 0;
+  for (std::string line; std::getline(log, line);) {
+    const auto entry = nlohmann::json::parse(line);
+    if (!entry.contains("loss")) continue;
+    const int64_t step = entry["step"];
+    auto value_at = [&](const std::string& tag) {
+      for (const auto& point : scalars[tag]) {
+        if (point[0] == step) return point[1].get<double>();
+      }
+      ADD_FAILURE() << tag << " has no value at step " << step;
+      return 0.0;
+    };
+    EXPECT_FLOAT_EQ(value_at("loss/total"), entry["loss"].get<double>());
+    for (const auto& task : entry["task_loss"].items()) {
+      EXPECT_FLOAT_EQ(value_at("loss/" + task.key()), task.value().get<double>());
+    }
+    ++steps;
+  }
+  EXPECT_EQ(steps, 4);
+  for (const char* group : {"lr/weight", "lr/no_decay", "lr/fusion_weight", "lr/last_weight",
+                            "lr/last_bias", "images_per_second"}) {
+    EXPECT_EQ(scalars[group].size(), 4u) << group << "\n" << found.dump();
+  }
+  const auto results = nlohmann::json::parse(read_text(dir() / "runs/tiny/results.json"));
+  EXPECT_FLOAT_EQ(scalars["eval/seg/miou"][0][1].get<double>(),
+                  results["tasks"]["seg"]["miou"].get<double>())
+      << found.dump();
+  for (const char* task : {"seg", "normals", "depth"}) {
+    EXPECT_TRUE(found["images"].contains(std::string("prediction/") + task + "/0")) << task;
+    EXPECT_TRUE(found["histograms"].contains(std::string("nddr/fusion.0/") + task + "/own"));
+    EXPECT_TRUE(found["histograms"].contains(std::string("nddr/fusion.0/") + task + "/others"));
+  }
+}
+
+TEST(Cli, TensorBoardKeyTurnsTheLogOff) {
+  TempDir dir;
+  write_tiny_config(dir.path() / "tiny.yaml");
+  const Output train =
+      run_cli(dir.path(), "train -c tiny.yaml --quiet train.steps=1 log.tensorboard=false");
+  ASSERT_EQ(train.code, 0) << describe(train);
+  for (const auto& entry : fs::directory_iterator(dir.path() / "runs/tiny")) {
+    EXPECT_EQ(entry.path().filename().string().find("tfevents"), std::string::npos)
+        << entry.path();
+  }
 }
 
 TEST_F(TrainedRun, PredictMissingImageNamesItAndWritesNothing) {
