@@ -15,8 +15,7 @@ inline constexpr const char* kDebianPython = "/usr/bin/python3";
 /// True when `python` runs and imports every module in `modules` (a Python list literal body).
 inline bool python_imports(const std::string& python, const std::string& modules) {
   if (!std::filesystem::exists(python)) return false;
-  const std::string command =
-      "'" + python + "' -c 'import " + modules + "' >/dev/null 2>&1";
+  const std::string command = "'" + python + "' -c 'import " + modules + "' >/dev/null 2>&1";
   return std::system(command.c_str()) == 0;
 }
 

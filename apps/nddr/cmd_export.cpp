@@ -77,9 +77,8 @@ struct ExportCommand {
     const ScratchFile script{output + ".export_onnx.py.tmp"};
     export_torchscript(*net, torchscript.path, options);
     std::ofstream(script.path) << kExportOnnxScript;
-    const int status =
-        run_program({python, script.path, torchscript.path, output, "--height",
-                     std::to_string(height), "--width", std::to_string(width)});
+    const int status = run_program({python, script.path, torchscript.path, output, "--height",
+                                    std::to_string(height), "--width", std::to_string(width)});
     if (status == 127) {
       throw Error("export --format onnx: cannot run '" + python +
                   "'; install python3 with torch and onnx (Debian: apt-get install python3-torch "

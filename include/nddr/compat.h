@@ -33,8 +33,7 @@ const T* const_data(const torch::Tensor& tensor) {
 /// that the tracer would bake in as a constant; Python's tracer avoids that
 /// through this same argument stash. Outside tracing it does nothing.
 inline void trace_sizes_as_argument(const torch::Tensor& reference,
-                                    const std::vector<int64_t>& dims,
-                                    const std::string& argument) {
+                                    const std::vector<int64_t>& dims, const std::string& argument) {
   namespace tracer = torch::jit::tracer;
   if (!tracer::isTracing()) return;
   for (size_t i = 0; i < dims.size(); ++i) {

@@ -82,10 +82,9 @@ class ResidualBlockImpl : public torch::nn::Module, public FoldsBatchNorm {
     }
     bn1 = bn2 = bn3 = nullptr;
     if (downsample) {
-      downsample = replace_module(
-          "downsample", torch::nn::Sequential(fold_conv_batchnorm(
-                            *downsample[0]->as<torch::nn::Conv2d>(),
-                            *downsample[1]->as<torch::nn::BatchNorm2d>())));
+      downsample = replace_module("downsample", torch::nn::Sequential(fold_conv_batchnorm(
+                                                    *downsample[0]->as<torch::nn::Conv2d>(),
+                                                    *downsample[1]->as<torch::nn::BatchNorm2d>())));
     }
   }
 

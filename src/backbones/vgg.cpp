@@ -116,8 +116,8 @@ class VggColumnImpl : public ColumnImpl, public FoldsBatchNorm {
         auto* conv = layers[i].ptr()->as<torch::nn::Conv2d>();
         auto* norm = layers[i + 1].ptr()->as<torch::nn::BatchNorm2d>();
         if (conv == nullptr || norm == nullptr) continue;
-        auto folded = features_->replace_module(name_of(layers[i]),
-                                                fold_conv_batchnorm(*conv, *norm));
+        auto folded =
+            features_->replace_module(name_of(layers[i]), fold_conv_batchnorm(*conv, *norm));
         features_->unregister_module(name_of(layers[i + 1]));
         layers[i] = torch::nn::AnyModule(torch::nn::Conv2d(folded));
         layers.erase(layers.begin() + static_cast<std::ptrdiff_t>(i) + 1);

@@ -23,8 +23,8 @@ void check_trace_size(const MultiTaskNetImpl& net, const ExportOptions& options)
   if (options.height() < minimum || options.width() < minimum) {
     throw Error("export: the trace size " + std::to_string(options.height()) + "x" +
                 std::to_string(options.width()) + " must be at least " + std::to_string(minimum) +
-                " per side (twice the output stride) for backbone '" +
-                net.options().backbone.name + "'");
+                " per side (twice the output stride) for backbone '" + net.options().backbone.name +
+                "'");
   }
 }
 
@@ -40,24 +40,25 @@ torch::jit::Module trace_network(const MultiTaskNetImpl& net, const ExportOption
       torch::randn({2, net.options().backbone.in_channels, options.height(), options.width()},
                    parameter.options());
   torch::NoGradGuard no_grad;
-  torch::jit::Module module = compat::trace_module(
-      "__torch__.nddr.ExportedNetwork", example, [&](const torch::Tensor& images) {
-        const auto outputs = folded->forward(images);
-        std::vector<torch::Tensor> ordered;
-        for (const auto& task : folded->tasks()) ordered.push_back(outputs.at(task.name));
-        return ordered;
-      });
+  torch::jit::Module module = compat::trace_module("__torch__.nddr.ExportedNetwork", example,
+                                                   [&](const torch::Tensor& images) {
+                                                     const auto outputs = folded->forward(images);
+                                                     std::vector<torch::Tensor> ordered;
+                                                     for (const auto& task : folded->tasks())
+                                                       ordered.push_back(outputs.at(task.name));
+                                                     return ordered;
+                                                   });
   return torch::jit::freeze(module);
 }
 
 std::string export_metadata(const MultiTaskNetImpl& net, const ExportOptions& options) {
   nlohmann::json outputs = nlohmann::json::array();
   for (const auto& task : net.tasks()) {
-    outputs.push_back({{"name", task.name},
-                       {"kind", to_string(task.kind)},
-                       {"channels", task.channels},
-                       {"shape", is_dense(task.kind) ? "[N,C,ceil(H/stride),ceil(W/stride)]"
-                                                     : "[N,C]"}});
+    outputs.push_back(
+        {{"name", task.name},
+         {"kind", to_string(task.kind)},
+         {"channels", task.channels},
+         {"shape", is_dense(task.kind) ? "[N,C,ceil(H/stride),ceil(W/stride)]" : "[N,C]"}});
   }
   const NormalizeOptions& normalize = options.normalize();
   const nlohmann::json metadata = {

@@ -14,22 +14,21 @@ torch::nn::Conv2d fold_conv_batchnorm(const torch::nn::Conv2dImpl& conv,
   TORCH_CHECK(batch_norm.options.num_features() == channels, "fold_batchnorm: BatchNorm of ",
               batch_norm.options.num_features(), " channels after a conv of ", channels);
   TORCH_CHECK(!options.transposed(), "fold_batchnorm: transposed convolutions are not folded");
-  torch::nn::Conv2d folded(torch::nn::Conv2dOptions(options.in_channels(), channels,
-                                                    options.kernel_size())
-                               .stride(options.stride())
-                               .padding(options.padding())
-                               .dilation(options.dilation())
-                               .groups(options.groups())
-                               .padding_mode(options.padding_mode())
-                               .bias(true));
+  torch::nn::Conv2d folded(
+      torch::nn::Conv2dOptions(options.in_channels(), channels, options.kernel_size())
+          .stride(options.stride())
+          .padding(options.padding())
+          .dilation(options.dilation())
+          .groups(options.groups())
+          .padding_mode(options.padding_mode())
+          .bias(true));
   folded->to(conv.weight.device(), conv.weight.scalar_type());
 
   torch::NoGradGuard no_grad;
   const auto as_double = [](const torch::Tensor& t) { return t.to(torch::kDouble); };
   const auto double_options = conv.weight.options().dtype(torch::kDouble);
-  const torch::Tensor gamma = batch_norm.weight.defined()
-                                  ? as_double(batch_norm.weight)
-                                  : torch::ones({channels}, double_options);
+  const torch::Tensor gamma = batch_norm.weight.defined() ? as_double(batch_norm.weight)
+                                                          : torch::ones({channels}, double_options);
   const torch::Tensor beta = batch_norm.bias.defined() ? as_double(batch_norm.bias)
                                                        : torch::zeros({channels}, double_options);
   const torch::Tensor bias =

@@ -2,8 +2,8 @@
 
 #include <unistd.h>
 
-#include <cerrno>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
@@ -21,8 +21,7 @@ namespace {
 std::atomic<int64_t> writers_made{0};
 
 double wall_time() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
 std::string host_name() {
@@ -50,8 +49,7 @@ EventWriter::EventWriter(const std::string& directory) {
   std::filesystem::create_directories(directory);
   path_ = (std::filesystem::path(directory) /
            ("events.out.tfevents." + std::to_string(static_cast<int64_t>(wall_time())) + "." +
-            host_name() + "." + std::to_string(getpid()) + "." +
-            std::to_string(writers_made++)))
+            host_name() + "." + std::to_string(getpid()) + "." + std::to_string(writers_made++)))
               .string();
   out_.open(path_, std::ios::binary | std::ios::trunc);
   if (!out_) throw Error("cannot create TensorBoard file '" + path_ + "': " + std::strerror(errno));
@@ -95,8 +93,8 @@ void EventWriter::add_image(const std::string& tag, int64_t step, const torch::T
   write_event(serialized(event));
 }
 
-void EventWriter::add_histogram(const std::string& tag, int64_t step,
-                                const torch::Tensor& values, int64_t buckets) {
+void EventWriter::add_histogram(const std::string& tag, int64_t step, const torch::Tensor& values,
+                                int64_t buckets) {
   TORCH_CHECK(values.numel() > 0 && buckets >= 1, "tensorboard histogram '", tag,
               "' needs values and at least one bucket");
   const torch::Tensor flat = values.detach().to(torch::kCPU, torch::kDouble).flatten();

@@ -77,9 +77,8 @@ void TensorBoardObserver::log_fusion_histograms(int64_t step) {
     const int64_t channels = layer->options.channels();
     for (int64_t k = 0; k < num_tasks; ++k) {
       // [C, K*C, 1, 1] -> [C, K, C]: block j holds the weights on task j's input.
-      const torch::Tensor blocks =
-          layer->conv[k]->as<torch::nn::Conv2d>()->weight.detach().view(
-              {channels, num_tasks, channels});
+      const torch::Tensor blocks = layer->conv[k]->as<torch::nn::Conv2d>()->weight.detach().view(
+          {channels, num_tasks, channels});
       std::vector<torch::Tensor> others;
       for (int64_t j = 0; j < num_tasks; ++j) {
         if (j != k) others.push_back(blocks.select(1, j));

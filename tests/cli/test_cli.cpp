@@ -5,13 +5,13 @@
 #include <stdlib.h>
 #include <sys/wait.h>
 
+#include <torch/script.h>
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
-#include <torch/script.h>
 
 #include "nddr/config/config.h"
 #include "nddr/config/network_config.h"
@@ -142,8 +142,8 @@ TEST(Cli, HelpOfEverySubcommandExitsZero) {
   const Output top = run_cli(dir.path(), "--help");
   ASSERT_EQ(top.code, 0) << describe(top);
   const std::vector<std::string> names = listed_subcommands(top.out);
-  const std::vector<std::string> with_config = {"train", "eval",  "info",
-                                                 "predict", "bench", "export"};
+  const std::vector<std::string> with_config = {"train",   "eval",  "info",
+                                                "predict", "bench", "export"};
   for (const auto& command : with_config) {
     EXPECT_NE(std::find(names.begin(), names.end(), command), names.end()) << command;
   }
@@ -239,8 +239,8 @@ TEST_F(TrainedRun, ExportWritesATorchScriptFileWithTheTasks) {
   const Output exported = run_cli(dir(), "export -c tiny.yaml -o deploy/tiny.pt");
   ASSERT_EQ(exported.code, 0) << describe(exported);
   torch::jit::ExtraFilesMap extra = {{"nddr.json", ""}};
-  torch::jit::Module module = torch::jit::load((dir() / "deploy/tiny.pt").string(), torch::kCPU,
-                                               extra);
+  torch::jit::Module module =
+      torch::jit::load((dir() / "deploy/tiny.pt").string(), torch::kCPU, extra);
   const auto metadata = nlohmann::json::parse(extra.at("nddr.json"));
   std::vector<std::string> names;
   for (const auto& output : metadata["outputs"]) names.push_back(output["name"]);
@@ -316,8 +316,7 @@ TEST(Cli, TensorBoardKeyTurnsTheLogOff) {
       run_cli(dir.path(), "train -c tiny.yaml --quiet train.steps=1 log.tensorboard=false");
   ASSERT_EQ(train.code, 0) << describe(train);
   for (const auto& entry : fs::directory_iterator(dir.path() / "runs/tiny")) {
-    EXPECT_EQ(entry.path().filename().string().find("tfevents"), std::string::npos)
-        << entry.path();
+    EXPECT_EQ(entry.path().filename().string().find("tfevents"), std::string::npos) << entry.path();
   }
 }
 

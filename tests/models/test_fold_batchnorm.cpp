@@ -59,8 +59,8 @@ INSTANTIATE_TEST_SUITE_P(EveryMethod, FoldBatchNorm,
                                             ::testing::Values(size_t{2})),
                          case_name);
 // Bottleneck blocks (1x1 conv3/bn3) and a mixed set with a classification head.
-INSTANTIATE_TEST_SUITE_P(Bottleneck, FoldBatchNorm,
-                         ::testing::Values(Case{"resnet50", "nddr", 3}), case_name);
+INSTANTIATE_TEST_SUITE_P(Bottleneck, FoldBatchNorm, ::testing::Values(Case{"resnet50", "nddr", 3}),
+                         case_name);
 INSTANTIATE_TEST_SUITE_P(MixedTasks, FoldBatchNorm,
                          ::testing::Values(Case{"vgg16_largefov", "nddr_shortcut", 4}), case_name);
 

@@ -16,7 +16,8 @@ namespace nddr::testing {
 
 /// What tests/tensorboard/read_events.py prints for `directory`; a null
 /// JSON value when the reader fails.
-inline nlohmann::json read_events(const std::string& python, const std::filesystem::path& directory) {
+inline nlohmann::json read_events(const std::string& python,
+                                  const std::filesystem::path& directory) {
   const std::filesystem::path out = directory / "read_events.json";
   const std::string command = "'" + python + "' '" + std::string(NDDR_SOURCE_DIR) +
                               "/tests/tensorboard/read_events.py' '" + directory.string() +

@@ -26,8 +26,8 @@ namespace nddr {
 class TensorBoardObserver : public TrainObserver {
  public:
   TensorBoardObserver(const std::string& run_dir, MultiTaskNet net, Trainer& trainer,
-                      std::shared_ptr<const Dataset> test_set, const EvalLoaderOptions& eval_options,
-                      int64_t images);
+                      std::shared_ptr<const Dataset> test_set,
+                      const EvalLoaderOptions& eval_options, int64_t images);
 
   void on_step(const StepReport& report) override;
   void on_evaluation(int64_t step, const Evaluation& evaluation) override;
@@ -41,7 +41,7 @@ class TensorBoardObserver : public TrainObserver {
   tensorboard::EventWriter writer_;
   MultiTaskNet net_;
   Trainer& trainer_;
-  std::vector<torch::Tensor> images_;  // normalised [3,H,W], fixed test images
+  std::vector<torch::Tensor> images_;      // normalised [3,H,W], fixed test images
   std::vector<torch::Tensor> inputs_rgb_;  // the same as uint8 [H,W,3]
   bool logged_inputs_ = false;
 };
