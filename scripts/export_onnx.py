@@ -23,7 +23,9 @@ def parse_args():
     parser.add_argument("onnx", help="output ONNX file")
     parser.add_argument("--height", type=int, default=64, help="example input height")
     parser.add_argument("--width", type=int, default=64, help="example input width")
-    parser.add_argument("--opset", type=int, default=13, help="ONNX opset version")
+    # From opset 14 on, Relu takes every dtype; before it torch 1.13's exporter
+    # casts, which needs value types a loaded TorchScript graph lacks.
+    parser.add_argument("--opset", type=int, default=14, help="ONNX opset version (>= 14)")
     return parser.parse_args()
 
 
