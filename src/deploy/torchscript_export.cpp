@@ -61,6 +61,11 @@ std::string export_metadata(const MultiTaskNetImpl& net, const ExportOptions& op
          {"shape", is_dense(task.kind) ? "[N,C,ceil(H/stride),ceil(W/stride)]" : "[N,C]"}});
   }
   const NormalizeOptions& normalize = options.normalize();
+  nlohmann::json normalization = {{"mode", normalize.mode()}};
+  if (normalize.mode() == "mean_std") {
+    normalization["mean"] = normalize.mean();
+    normalization["stddev"] = normalize.stddev();
+  }
   const nlohmann::json metadata = {
       {"format", "nddr-torchscript"},
       {"version", 1},
@@ -70,10 +75,7 @@ std::string export_metadata(const MultiTaskNetImpl& net, const ExportOptions& op
       {"input",
        {{"layout", "NCHW"},
         {"channels", net.options().backbone.in_channels},
-        {"normalize",
-         {{"mode", normalize.mode()},
-          {"mean", normalize.mean()},
-          {"stddev", normalize.stddev()}}}}},
+        {"normalize", normalization}}},
       {"outputs", outputs},
   };
   return metadata.dump(2);
