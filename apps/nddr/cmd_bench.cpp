@@ -12,6 +12,7 @@
 #include "config_options.h"
 #include "nddr/config/network_config.h"
 #include "nddr/data/loader.h"
+#include "nddr/models/fold_batchnorm.h"
 #include "nddr/train/run.h"
 #include "nddr/util/error.h"
 
@@ -153,6 +154,14 @@ struct BenchCommand {
       torch::NoGradGuard no_grad;
       net->forward(input.images);
     });
+    // What `nddr eval` and `predict` run: BatchNorm folded into the convs.
+    const Timing inference_folded = [&] {
+      MultiTaskNet folded = batchnorm_folded(*net);
+      return time_iterations(warmup, iters, batch, [&](int64_t) {
+        torch::NoGradGuard no_grad;
+        folded->forward(input.images);
+      });
+    }();
     const TrainOptions options = train_options(loaded).run_dir("");
     Trainer trainer(net, samples, loader, options);
     // Steps wrap within train.steps so the poly schedule stays defined.
@@ -171,6 +180,7 @@ struct BenchCommand {
         {"warmup", warmup},
         {"iters", iters},
         {"inference", inference},
+        {"inference_folded", inference_folded},
         {"train_step", train},
     };
     if (json) {
@@ -187,14 +197,14 @@ struct BenchCommand {
               << "input: batch " << report["batch"] << " x 3x" << report["height"] << "x"
               << report["width"] << ", " << report["threads"] << " thread(s), " << report["warmup"]
               << " warmup + " << report["iters"] << " timed iterations\n"
-              << std::left << std::setw(12) << "" << std::right << std::setw(11) << "median ms"
+              << std::left << std::setw(17) << "" << std::right << std::setw(11) << "median ms"
               << std::setw(11) << "mean ms" << std::setw(11) << "images/s" << std::setw(15)
               << "peak RSS MiB"
               << "\n"
               << std::fixed;
-    for (const char* phase : {"inference", "train_step"}) {
+    for (const char* phase : {"inference", "inference_folded", "train_step"}) {
       const auto& timing = report[phase];
-      std::cout << std::left << std::setw(12) << phase << std::right << std::setprecision(2)
+      std::cout << std::left << std::setw(17) << phase << std::right << std::setprecision(2)
                 << std::setw(11) << timing["median_ms"].get<double>() << std::setw(11)
                 << timing["mean_ms"].get<double>() << std::setw(11)
                 << timing["images_per_second"].get<double>() << std::setprecision(0)

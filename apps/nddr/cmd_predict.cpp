@@ -10,6 +10,7 @@
 #include "nddr/data/transforms.h"
 #include "nddr/io/image.h"
 #include "nddr/io/weights.h"
+#include "nddr/models/fold_batchnorm.h"
 #include "nddr/tasks/visualize.h"
 #include "nddr/train/run.h"
 #include "nddr/util/error.h"
@@ -57,22 +58,6 @@ torch::Tensor image_to_float(const torch::Tensor& pixels) {
   return pixels.permute({2, 0, 1}).to(torch::kFloat).div(scale).contiguous();
 }
 
-// One task's dense output [C,H,W] at image size -> RGB [H,W,3].
-torch::Tensor colorize(const TaskSpec& task, const torch::Tensor& output) {
-  switch (task.kind) {
-    case TaskKind::kSegmentation:
-      return colorize_segmentation(output.argmax(0));
-    case TaskKind::kNormals:
-      return colorize_normals(torch::nn::functional::normalize(
-          output, torch::nn::functional::NormalizeFuncOptions().p(2).dim(0)));
-    case TaskKind::kDepth:
-      return colorize_depth(output);
-    case TaskKind::kClassification:
-      break;
-  }
-  TORCH_CHECK(false, "colorize: task '", task.name, "' is not dense");
-}
-
 struct PredictCommand {
   ConfigOptions config;
   std::string weights;
@@ -87,7 +72,7 @@ struct PredictCommand {
     const std::string path = weights.empty() ? run_paths(loaded).weights() : weights;
     MultiTaskNet net(network_options_from_config(loaded));
     load_weights(*net, path);
-    net->eval();
+    fold_batchnorm(*net);  // also sets eval mode
     const NormalizeOptions normalize_options = eval_loader_options(loaded).normalize();
     fs::create_directories(output);
 
@@ -106,7 +91,7 @@ struct PredictCommand {
         const torch::Tensor& raw = outputs.at(task.name);
         if (is_dense(task.kind)) {
           pngs.emplace_back(stem + "_" + task.name + ".png",
-                            colorize(task, upsample_to(raw, height, width)[0]));
+                            colorize_prediction(task, upsample_to(raw, height, width)[0]));
         } else {
           const auto probabilities = raw[0].softmax(0);
           const int64_t best = probabilities.argmax().item<int64_t>();

@@ -13,5 +13,6 @@ void add_analyze_fusion_command(CLI::App& app);
 void add_predict_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
 void add_compare_command(CLI::App& app);
+void add_export_command(CLI::App& app);
 
 }  // namespace nddr::cli

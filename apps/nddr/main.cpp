@@ -43,6 +43,7 @@ int main(int argc, char** argv) {
   nddr::cli::add_predict_command(app);
   nddr::cli::add_bench_command(app);
   nddr::cli::add_compare_command(app);
+  nddr::cli::add_export_command(app);
   if (is_unknown_command(app, argc, argv)) return 2;
   try {
     app.parse(argc, argv);

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "nddr/layers/batchnorm_folding.h"
 #include "nddr/util/error.h"
 #include "nddr/util/strings.h"
 
@@ -36,7 +37,7 @@ struct BlockSpec {
   bool bottleneck;
 };
 
-class ResidualBlockImpl : public torch::nn::Module {
+class ResidualBlockImpl : public torch::nn::Module, public FoldsBatchNorm {
  public:
   explicit ResidualBlockImpl(const BlockSpec& spec) {
     const int64_t expansion = spec.bottleneck ? 4 : 1;
@@ -65,10 +66,26 @@ class ResidualBlockImpl : public torch::nn::Module {
 
   torch::Tensor forward(torch::Tensor x) {
     torch::Tensor identity = downsample ? downsample->forward(x) : x;
-    torch::Tensor y = torch::relu(bn1(conv1(x)));
-    y = bn2(conv2(y));
-    if (conv3) y = bn3(conv3(torch::relu(y)));
+    torch::Tensor y = torch::relu(batch_norm_unless_folded(bn1, conv1(x)));
+    y = batch_norm_unless_folded(bn2, conv2(y));
+    if (conv3) y = batch_norm_unless_folded(bn3, conv3(torch::relu(y)));
     return torch::relu(y + identity);
+  }
+
+  void fold_batchnorm() override {
+    if (!bn1) return;
+    conv1 = replace_module("conv1", fold_conv_batchnorm(*conv1, *bn1));
+    conv2 = replace_module("conv2", fold_conv_batchnorm(*conv2, *bn2));
+    if (conv3) conv3 = replace_module("conv3", fold_conv_batchnorm(*conv3, *bn3));
+    for (const char* name : {"bn1", "bn2", "bn3"}) {
+      if (named_children().contains(name)) unregister_module(name);
+    }
+    bn1 = bn2 = bn3 = nullptr;
+    if (downsample) {
+      downsample = replace_module("downsample", torch::nn::Sequential(fold_conv_batchnorm(
+                                                    *downsample[0]->as<torch::nn::Conv2d>(),
+                                                    *downsample[1]->as<torch::nn::BatchNorm2d>())));
+    }
   }
 
   torch::nn::Conv2d conv1{nullptr}, conv2{nullptr}, conv3{nullptr};
@@ -103,7 +120,7 @@ const std::map<int64_t, ResNetSpec>& resnet_specs() {
   return specs;
 }
 
-class ResNetColumnImpl : public ColumnImpl {
+class ResNetColumnImpl : public ColumnImpl, public FoldsBatchNorm {
  public:
   ResNetColumnImpl(int64_t first, int64_t end, const std::vector<StageInfo>& infos,
                    const std::vector<LayerSpec>& layers, bool bottleneck, int64_t in_channels)
@@ -132,10 +149,18 @@ class ResNetColumnImpl : public ColumnImpl {
     TORCH_CHECK(index >= first_ && index < end_, "ResNet column holds stages [", first_, ", ", end_,
                 "), asked for stage ", index);
     if (index == 0) {
-      x = torch::relu(bn1(conv1(x)));
+      x = torch::relu(batch_norm_unless_folded(bn1, conv1(x)));
       return torch::max_pool2d(x, {3, 3}, {2, 2}, {1, 1});
     }
     return layers_[index - std::max<int64_t>(first_, 1)]->forward(x);
+  }
+
+  // The stem; the residual blocks fold themselves.
+  void fold_batchnorm() override {
+    if (!bn1) return;
+    conv1 = replace_module("conv1", fold_conv_batchnorm(*conv1, *bn1));
+    unregister_module("bn1");
+    bn1 = nullptr;
   }
 
   torch::nn::Conv2d conv1{nullptr};

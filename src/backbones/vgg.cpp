@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "nddr/layers/batchnorm_folding.h"
 #include "nddr/util/error.h"
 
 namespace nddr {
@@ -55,12 +56,13 @@ std::vector<VggStage> vgg_stages_at(int64_t output_stride) {
   return stages;
 }
 
-class VggColumnImpl : public ColumnImpl {
+class VggColumnImpl : public ColumnImpl, public FoldsBatchNorm {
  public:
   VggColumnImpl(int64_t first, int64_t end, const std::vector<VggStage>& specs,
                 const std::vector<StageInfo>& infos, int64_t in_channels)
       : ColumnImpl(first, end) {
-    auto features = register_module("features", std::make_shared<torch::nn::Module>());
+    features_ = register_module("features", std::make_shared<torch::nn::Module>());
+    auto& features = features_;
     int64_t channels = first == 0 ? in_channels : infos[first - 1].channels;
     for (int64_t s = first; s < end; ++s) {
       const VggStage& spec = specs[s];
@@ -100,7 +102,31 @@ class VggColumnImpl : public ColumnImpl {
     return x;
   }
 
+  // Each conv absorbs the BatchNorm after it; the others keep their
+  // torchvision indices, so "features.<i>" names still match.
+  void fold_batchnorm() override {
+    auto name_of = [&](const torch::nn::AnyModule& layer) {
+      for (const auto& child : features_->named_children()) {
+        if (child.value().get() == layer.ptr().get()) return child.key();
+      }
+      TORCH_CHECK(false, "VGG column: a layer is not registered under features");
+    };
+    for (auto& layers : stages_) {
+      for (size_t i = 0; i + 1 < layers.size(); ++i) {
+        auto* conv = layers[i].ptr()->as<torch::nn::Conv2d>();
+        auto* norm = layers[i + 1].ptr()->as<torch::nn::BatchNorm2d>();
+        if (conv == nullptr || norm == nullptr) continue;
+        auto folded =
+            features_->replace_module(name_of(layers[i]), fold_conv_batchnorm(*conv, *norm));
+        features_->unregister_module(name_of(layers[i + 1]));
+        layers[i] = torch::nn::AnyModule(torch::nn::Conv2d(folded));
+        layers.erase(layers.begin() + static_cast<std::ptrdiff_t>(i) + 1);
+      }
+    }
+  }
+
  private:
+  std::shared_ptr<torch::nn::Module> features_;
   std::vector<std::vector<torch::nn::AnyModule>> stages_;
 };
 

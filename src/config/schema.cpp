@@ -121,6 +121,11 @@ const std::vector<KeySpec>& config_schema() {
 
       {"eval.batch_size", T::kInt, "16", "evaluation batch size (1 for images of varying size)",
        between(1, kMaxBatch)},
+
+      {"log.tensorboard", T::kBool, "true",
+       "write TensorBoard event files (events.out.tfevents.*) in the run directory"},
+      {"log.tensorboard_images", T::kInt, "3",
+       "test images whose colourised predictions are logged at each evaluation", between(0, 64)},
   };
   return schema;
 }

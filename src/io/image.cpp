@@ -90,11 +90,11 @@ torch::Tensor read_image(const std::string& path, int64_t channels) {
   return image;
 }
 
-void write_png(const std::string& path, const torch::Tensor& image) {
+std::string encode_png(const torch::Tensor& image, const std::string& what) {
   if (!image.defined() || image.scalar_type() != torch::kByte ||
       (image.dim() != 2 && image.dim() != 3) ||
       (image.dim() == 3 && (image.size(2) < 1 || image.size(2) > 4))) {
-    throw Error("cannot write PNG '" + path +
+    throw Error("cannot encode PNG '" + what +
                 "': expected a uint8 tensor [H,W] or [H,W,C] with C in 1..4, got " +
                 (image.defined() ? std::string(c10::toString(image.scalar_type())) + " " +
                                        c10::str(image.sizes())
@@ -105,7 +105,7 @@ void write_png(const std::string& path, const torch::Tensor& image) {
   const int width = static_cast<int>(pixels.size(1));
   const int channels = pixels.dim() == 3 ? static_cast<int>(pixels.size(2)) : 1;
   if (height == 0 || width == 0) {
-    throw Error("cannot write PNG '" + path + "': empty image " + c10::str(pixels.sizes()));
+    throw Error("cannot write PNG '" + what + "': empty image " + c10::str(pixels.sizes()));
   }
   std::string encoded;
   const auto append = [](void* context, void* data, int size) {
@@ -114,8 +114,13 @@ void write_png(const std::string& path, const torch::Tensor& image) {
   };
   if (!stbi_write_png_to_func(append, &encoded, width, height, channels, pixels.data_ptr(),
                               width * channels)) {
-    throw Error("cannot encode PNG '" + path + "'");
+    throw Error("cannot encode PNG '" + what + "'");
   }
+  return encoded;
+}
+
+void write_png(const std::string& path, const torch::Tensor& image) {
+  const std::string encoded = encode_png(image, path);
   write_file_atomically(path, [&](std::ostream& out) {
     out.write(encoded.data(), static_cast<std::streamsize>(encoded.size()));
   });

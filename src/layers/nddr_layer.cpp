@@ -63,14 +63,36 @@ std::vector<torch::Tensor> NddrLayerImpl::forward(const std::vector<torch::Tenso
   // was up to ~20% faster per training step; per-block convs that skip the
   // concatenation were 7-50% slower and matmul forms no faster
   // (bench/bench_fusion_layers.cpp).
-  std::vector<torch::Tensor> weights;
-  for (const auto& module : *conv) weights.push_back(module->as<torch::nn::Conv2d>()->weight);
-  auto outputs = torch::conv2d(torch::cat(features, 1), torch::cat(weights, 0)).chunk(tasks, 1);
+  std::vector<torch::Tensor> weights, biases;
+  for (const auto& module : *conv) {
+    const auto* layer = module->as<torch::nn::Conv2d>();
+    weights.push_back(layer->weight);
+    if (layer->bias.defined()) biases.push_back(layer->bias);  // only once BN is folded
+  }
+  const torch::Tensor bias = biases.empty() ? torch::Tensor() : torch::cat(biases, 0);
+  // Stride, padding and dilation spelled per dimension: the defaults are
+  // one-element lists, which an exported graph keeps and ONNX Runtime rejects.
+  const std::vector<int64_t> ones = {1, 1}, zeros = {0, 0};
+  auto outputs = torch::conv2d(torch::cat(features, 1), torch::cat(weights, 0), bias,
+                               /*stride=*/ones, /*padding=*/zeros, /*dilation=*/ones)
+                     .chunk(tasks, 1);
   for (int64_t k = 0; k < tasks; ++k) {
     if (options.batch_norm()) outputs[k] = bn[k]->as<torch::nn::BatchNorm2d>()->forward(outputs[k]);
     if (options.relu()) outputs[k] = torch::relu(outputs[k]);
   }
   return outputs;
+}
+
+void NddrLayerImpl::fold_batchnorm() {
+  if (!options.batch_norm()) return;
+  torch::nn::ModuleList folded;
+  for (int64_t k = 0; k < options.num_tasks(); ++k) {
+    folded->push_back(fold_conv_batchnorm(*conv[k]->as<torch::nn::Conv2d>(),
+                                          *bn[k]->as<torch::nn::BatchNorm2d>()));
+  }
+  conv = replace_module("conv", folded);
+  bn = replace_module("bn", torch::nn::ModuleList());
+  options.batch_norm(false);
 }
 
 }  // namespace nddr

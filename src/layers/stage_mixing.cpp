@@ -2,6 +2,7 @@
 
 #include <sstream>
 
+#include "nddr/layers/resize.h"
 #include "nddr/util/error.h"
 
 namespace nddr {
@@ -54,11 +55,7 @@ torch::Tensor StageMixingImpl::forward(const std::vector<torch::Tensor>& stages)
   for (size_t l = 0; l < stages.size(); ++l) {
     auto map = stages[l];
     if (map.sizes().slice(2) != target) {
-      map = torch::nn::functional::interpolate(
-          map, torch::nn::functional::InterpolateFuncOptions()
-                   .size(std::vector<int64_t>(target.begin(), target.end()))
-                   .mode(torch::kBilinear)
-                   .align_corners(options.align_corners()));
+      map = resize_bilinear_like(map, stages.back(), options.align_corners());
     }
     // Scaling after the resize: later stages are smaller, so this touches fewer values.
     scaled.push_back(map * beta[l]);

@@ -47,9 +47,19 @@ void LargeFovHeadImpl::reset() {
 }
 
 torch::Tensor LargeFovHeadImpl::forward(torch::Tensor x) {
-  x = drop6(torch::relu(bn6(fc6(x))));
-  x = drop7(torch::relu(bn7(fc7(x))));
+  x = drop6(torch::relu(batch_norm_unless_folded(bn6, fc6(x))));
+  x = drop7(torch::relu(batch_norm_unless_folded(bn7, fc7(x))));
   return fc8(x);
+}
+
+void LargeFovHeadImpl::fold_batchnorm() {
+  if (!bn6) return;
+  fc6 = replace_module("fc6", fold_conv_batchnorm(*fc6, *bn6));
+  fc7 = replace_module("fc7", fold_conv_batchnorm(*fc7, *bn7));
+  unregister_module("bn6");
+  unregister_module("bn7");
+  bn6 = nullptr;
+  bn7 = nullptr;
 }
 
 ClassificationHeadImpl::ClassificationHeadImpl(ClassificationHeadOptions options)

@@ -2,6 +2,7 @@
 
 #include <numeric>
 
+#include "nddr/layers/resize.h"
 #include "nddr/util/error.h"
 
 namespace nddr {
@@ -46,18 +47,20 @@ void NddrShortcutImpl::reset() {
 torch::Tensor NddrShortcutImpl::forward(const std::vector<torch::Tensor>& stages) {
   TORCH_CHECK(stages.size() == options.stage_channels().size(), "NddrShortcut expects ",
               options.stage_channels().size(), " stage maps, got ", stages.size());
-  const auto size = stages.back().sizes().slice(2).vec();
   std::vector<torch::Tensor> resized;
   for (const auto& map : stages) {
     resized.push_back(map.sizes().slice(2) == stages.back().sizes().slice(2)
                           ? map
-                          : torch::nn::functional::interpolate(
-                                map, torch::nn::functional::InterpolateFuncOptions()
-                                         .size(size)
-                                         .mode(torch::kBilinear)
-                                         .align_corners(false)));
+                          : resize_bilinear_like(map, stages.back(), /*align_corners=*/false));
   }
-  return torch::relu(bn(conv(torch::cat(resized, 1))));
+  return torch::relu(batch_norm_unless_folded(bn, conv(torch::cat(resized, 1))));
+}
+
+void NddrShortcutImpl::fold_batchnorm() {
+  if (!bn) return;
+  conv = replace_module("conv", fold_conv_batchnorm(*conv, *bn));
+  unregister_module("bn");
+  bn = nullptr;
 }
 
 SluiceOutputImpl::SluiceOutputImpl(StageMergeOptions options) : options(std::move(options)) {

@@ -79,6 +79,21 @@ torch::Tensor viridis(const torch::Tensor& values) {
   return rgb.round().to(torch::kUInt8).view(shape);
 }
 
+torch::Tensor colorize_prediction(const TaskSpec& task, const torch::Tensor& output) {
+  switch (task.kind) {
+    case TaskKind::kSegmentation:
+      return colorize_segmentation(output.argmax(0));
+    case TaskKind::kNormals:
+      return colorize_normals(torch::nn::functional::normalize(
+          output, torch::nn::functional::NormalizeFuncOptions().p(2).dim(0)));
+    case TaskKind::kDepth:
+      return colorize_depth(output);
+    case TaskKind::kClassification:
+      break;
+  }
+  throw Error("colorize_prediction: task '" + task.name + "' is not dense");
+}
+
 torch::Tensor colorize_depth(const torch::Tensor& depth, c10::optional<double> min,
                              c10::optional<double> max) {
   TORCH_CHECK(depth.dim() == 2 || (depth.dim() == 3 && depth.size(0) == 1),

@@ -8,9 +8,11 @@
 #include "nddr/io/atomic_file.h"
 #include "nddr/io/weights.h"
 #include "nddr/models/flops.h"
+#include "nddr/models/fold_batchnorm.h"
 #include "nddr/train/checkpoint.h"
 #include "nddr/train/resume_check.h"
 #include "nddr/train/run_dir.h"
+#include "nddr/train/tensorboard_observer.h"
 #include "nddr/util/error.h"
 #include "nddr/util/run_lock.h"
 #include "nddr/util/strings.h"
@@ -182,8 +184,16 @@ RunResults train_from_config(const Config& config, TrainObserver& observer,
     remove_run_files(paths);
   }
   write_file_atomically(paths.config(), [&](std::ostream& out) { out << config_yaml; });
+  // The one place that decides whether this process writes the TensorBoard log.
+  std::unique_ptr<TensorBoardObserver> tensorboard;
+  if (config.get_bool("log.tensorboard")) {
+    tensorboard = std::make_unique<TensorBoardObserver>(paths.dir, net, trainer, test_set,
+                                                        eval_loader_options(config),
+                                                        config.get_int("log.tensorboard_images"));
+  }
+  ObserverList observers({&observer, tensorboard.get()});
   const auto start = std::chrono::steady_clock::now();
-  trainer.run(observer, test_set, eval_loader_options(config));
+  trainer.run(observers, test_set, eval_loader_options(config));
   const double train_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (trainer.step() < config.get_int("train.steps")) {
@@ -197,7 +207,9 @@ RunResults train_from_config(const Config& config, TrainObserver& observer,
   }
   save_weights(paths.weights(), *net, {{"config", config_yaml}});
 
-  RunResults results = results_of(config, evaluate(*net, test_set, eval_loader_options(config)));
+  const Evaluation evaluation = evaluate(*net, test_set, eval_loader_options(config));
+  if (tensorboard) tensorboard->on_evaluation(trainer.step(), evaluation);
+  RunResults results = results_of(config, evaluation);
   const auto sample = test_set->get(0).image;
   torch::NoGradGuard no_grad;
   net->eval();
@@ -215,6 +227,7 @@ RunResults train_from_config(const Config& config, TrainObserver& observer,
 RunResults evaluate_from_config(const Config& config, const std::string& weights) {
   MultiTaskNet net(network_options_from_config(config));
   load_weights(*net, weights);
+  fold_batchnorm(*net);  // inference only: same outputs, fewer ops
   RunResults results = results_of(
       config, evaluate(*net, dataset_from_config(config, "test"), eval_loader_options(config)));
   results.info["weights"] = weights;

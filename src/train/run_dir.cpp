@@ -14,6 +14,13 @@ std::vector<std::string> existing_run_files(const RunPaths& paths) {
        {paths.config(), paths.log(), paths.checkpoint(), paths.weights(), paths.results()}) {
     if (fs::exists(path)) files.push_back(path);
   }
+  // TensorBoard event files of an earlier run would mix its curves into this one.
+  std::error_code error;
+  for (const auto& entry : fs::directory_iterator(paths.dir, error)) {
+    if (entry.path().filename().string().rfind("events.out.tfevents.", 0) == 0) {
+      files.push_back(entry.path().string());
+    }
+  }
   return files;
 }
 

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <sys/wait.h>
 
+#include <torch/script.h>
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
@@ -19,6 +20,7 @@
 #include "nddr/io/safetensors.h"
 #include "nddr/io/weights.h"
 #include "nddr/tasks/results.h"
+#include "tensorboard/tensorboard_reader.h"
 
 namespace {
 
@@ -140,7 +142,8 @@ TEST(Cli, HelpOfEverySubcommandExitsZero) {
   const Output top = run_cli(dir.path(), "--help");
   ASSERT_EQ(top.code, 0) << describe(top);
   const std::vector<std::string> names = listed_subcommands(top.out);
-  const std::vector<std::string> with_config = {"train", "eval", "info", "predict", "bench"};
+  const std::vector<std::string> with_config = {"train",   "eval",  "info",
+                                                "predict", "bench", "export"};
   for (const auto& command : with_config) {
     EXPECT_NE(std::find(names.begin(), names.end(), command), names.end()) << command;
   }
@@ -229,6 +232,91 @@ TEST_F(TrainedRun, PredictWritesPngsOfTheInputsSize) {
     ASSERT_TRUE(fs::exists(png)) << png;
     const torch::Tensor image = nddr::read_image(png.string());
     EXPECT_EQ(image.sizes().vec(), (std::vector<int64_t>{24, 40, 3})) << task;
+  }
+}
+
+TEST_F(TrainedRun, ExportWritesATorchScriptFileWithTheTasks) {
+  const Output exported = run_cli(dir(), "export -c tiny.yaml -o deploy/tiny.pt");
+  ASSERT_EQ(exported.code, 0) << describe(exported);
+  torch::jit::ExtraFilesMap extra = {{"nddr.json", ""}};
+  torch::jit::Module module =
+      torch::jit::load((dir() / "deploy/tiny.pt").string(), torch::kCPU, extra);
+  const auto metadata = nlohmann::json::parse(extra.at("nddr.json"));
+  std::vector<std::string> names;
+  for (const auto& output : metadata["outputs"]) names.push_back(output["name"]);
+  EXPECT_EQ(names, (std::vector<std::string>{"seg", "normals", "depth"}));
+  torch::NoGradGuard no_grad;
+  const auto outputs = module.forward({torch::randn({1, 3, 24, 40})}).toTuple()->elements();
+  EXPECT_EQ(outputs.size(), 3u);
+}
+
+TEST_F(TrainedRun, ExportOnnxWithoutPythonSaysWhatToInstall) {
+  const Output exported = run_cli(
+      dir(), "export -c tiny.yaml -o tiny.onnx --format onnx --python /nonexistent/python3");
+  EXPECT_EQ(exported.code, 2) << describe(exported);
+  EXPECT_NE(exported.err.find("python3-torch python3-onnx"), std::string::npos)
+      << describe(exported);
+  EXPECT_FALSE(fs::exists(dir() / "tiny.onnx"));
+  EXPECT_FALSE(fs::exists(dir() / "tiny.onnx.torchscript.tmp"));
+}
+
+TEST_F(TrainedRun, ExportUnknownFormatIsAnError) {
+  const Output exported = run_cli(dir(), "export -c tiny.yaml -o x.bin --format tflite");
+  EXPECT_EQ(exported.code, 2) << describe(exported);
+  EXPECT_NE(exported.err.find("tflite"), std::string::npos) << describe(exported);
+}
+
+// The run's TensorBoard log, read by TensorBoard's own reader, holds what
+// log.jsonl and results.json hold.
+TEST_F(TrainedRun, TensorBoardLogMatchesTheJsonlLog) {
+  const std::string python = nddr::testing::venv_python();
+  if (python.empty()) GTEST_SKIP() << "no venv with tensorboard (scripts/venv.sh)";
+  const auto found = nddr::testing::read_events(python, dir() / "runs/tiny");
+  ASSERT_FALSE(found.is_null());
+  const auto& scalars = found["scalars"];
+  std::istringstream log(read_text(dir() / "runs/tiny/log.jsonl"));
+  int64_t steps = 0;
+  for (std::string line; std::getline(log, line);) {
+    const auto entry = nlohmann::json::parse(line);
+    if (!entry.contains("loss")) continue;
+    const int64_t step = entry["step"];
+    auto value_at = [&](const std::string& tag) {
+      for (const auto& point : scalars[tag]) {
+        if (point[0] == step) return point[1].get<double>();
+      }
+      ADD_FAILURE() << tag << " has no value at step " << step;
+      return 0.0;
+    };
+    EXPECT_FLOAT_EQ(value_at("loss/total"), entry["loss"].get<double>());
+    for (const auto& task : entry["task_loss"].items()) {
+      EXPECT_FLOAT_EQ(value_at("loss/" + task.key()), task.value().get<double>());
+    }
+    ++steps;
+  }
+  EXPECT_EQ(steps, 4);
+  for (const char* group : {"lr/weight", "lr/no_decay", "lr/fusion_weight", "lr/last_weight",
+                            "lr/last_bias", "images_per_second"}) {
+    EXPECT_EQ(scalars[group].size(), 4u) << group << "\n" << found.dump();
+  }
+  const auto results = nlohmann::json::parse(read_text(dir() / "runs/tiny/results.json"));
+  EXPECT_FLOAT_EQ(scalars["eval/seg/miou"][0][1].get<double>(),
+                  results["tasks"]["seg"]["miou"].get<double>())
+      << found.dump();
+  for (const char* task : {"seg", "normals", "depth"}) {
+    EXPECT_TRUE(found["images"].contains(std::string("prediction/") + task + "/0")) << task;
+    EXPECT_TRUE(found["histograms"].contains(std::string("nddr/fusion.0/") + task + "/own"));
+    EXPECT_TRUE(found["histograms"].contains(std::string("nddr/fusion.0/") + task + "/others"));
+  }
+}
+
+TEST(Cli, TensorBoardKeyTurnsTheLogOff) {
+  TempDir dir;
+  write_tiny_config(dir.path() / "tiny.yaml");
+  const Output train =
+      run_cli(dir.path(), "train -c tiny.yaml --quiet train.steps=1 log.tensorboard=false");
+  ASSERT_EQ(train.code, 0) << describe(train);
+  for (const auto& entry : fs::directory_iterator(dir.path() / "runs/tiny")) {
+    EXPECT_EQ(entry.path().filename().string().find("tfevents"), std::string::npos) << entry.path();
   }
 }
 
@@ -334,7 +422,7 @@ TEST(Cli, BenchJsonHasTheDocumentedKeys) {
   EXPECT_EQ(json["width"], 40);
   EXPECT_EQ(json["threads"], 1);
   EXPECT_EQ(json["iters"], 3);
-  for (const char* phase : {"inference", "train_step"}) {
+  for (const char* phase : {"inference", "inference_folded", "train_step"}) {
     ASSERT_TRUE(json.contains(phase)) << bench.out;
     const auto& timing = json[phase];
     for (const char* key : {"median_ms", "mean_ms", "images_per_second", "peak_rss_mib"}) {

@@ -42,6 +42,20 @@ inline NetworkOptions network(const std::string& backbone, double width, const s
   return options;
 }
 
+/// Running statistics and affine parameters of every BatchNorm moved far from
+/// their initial identity, so a folding that ignored any of them would show.
+inline void randomise_batchnorms(torch::nn::Module& net) {
+  torch::NoGradGuard no_grad;
+  for (const auto& module : net.modules()) {
+    if (auto* norm = module->as<torch::nn::BatchNorm2dImpl>()) {
+      norm->running_mean.uniform_(-0.5, 0.5);
+      norm->running_var.uniform_(0.5, 2.0);
+      norm->weight.uniform_(0.5, 1.5);
+      norm->bias.uniform_(-0.3, 0.3);
+    }
+  }
+}
+
 inline int64_t total(const std::map<std::string, int64_t>& counts) {
   int64_t sum = 0;
   for (const auto& entry : counts) sum += entry.second;

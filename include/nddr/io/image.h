@@ -17,4 +17,7 @@ torch::Tensor read_image(const std::string& path, int64_t channels = 0);
 /// Writes a uint8 image [H,W,C] (C in 1..4) or [H,W] (grey) as PNG, atomically.
 void write_png(const std::string& path, const torch::Tensor& image);
 
+/// The PNG file's bytes of such an image; errors name `what` (e.g. a path).
+std::string encode_png(const torch::Tensor& image, const std::string& what = "image");
+
 }  // namespace nddr

@@ -5,6 +5,7 @@
 
 #include <torch/torch.h>
 
+#include "nddr/layers/batchnorm_folding.h"
 #include "nddr/layers/fusion_layer.h"
 
 namespace nddr {
@@ -33,7 +34,7 @@ struct NddrLayerOptions {
 
 /// Parameters: "conv.<k>.weight" [C, K*C, 1, 1] for task k, whose input
 /// blocks are in task order; "bn.<k>.weight"/"bn.<k>.bias" when batch_norm.
-class NddrLayerImpl : public torch::nn::Cloneable<NddrLayerImpl> {
+class NddrLayerImpl : public torch::nn::Cloneable<NddrLayerImpl>, public FoldsBatchNorm {
  public:
   NddrLayerImpl(int64_t num_tasks, int64_t channels)
       : NddrLayerImpl(NddrLayerOptions(num_tasks, channels)) {}
@@ -45,6 +46,9 @@ class NddrLayerImpl : public torch::nn::Cloneable<NddrLayerImpl> {
 
   /// `features[k]` is task k's map [N,C,H,W]; returns one map per task.
   std::vector<torch::Tensor> forward(const std::vector<torch::Tensor>& features);
+  /// Each task's BatchNorm goes into its 1x1 conv, which gains a bias;
+  /// options.batch_norm() is false afterwards.
+  void fold_batchnorm() override;
 
   NddrLayerOptions options;
   torch::nn::ModuleList conv{nullptr};

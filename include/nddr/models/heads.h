@@ -3,6 +3,8 @@
 
 #include <torch/torch.h>
 
+#include "nddr/layers/batchnorm_folding.h"
+
 namespace nddr {
 
 /// DeepLab-LargeFOV head: fc6 = 3x3 conv (dilation 12) + BN + ReLU + dropout,
@@ -21,11 +23,13 @@ struct LargeFovHeadOptions {
 };
 
 /// Parameters: fc6.weight, bn6.*, fc7.weight, bn7.*, fc8.weight, fc8.bias.
-class LargeFovHeadImpl : public torch::nn::Cloneable<LargeFovHeadImpl> {
+class LargeFovHeadImpl : public torch::nn::Cloneable<LargeFovHeadImpl>, public FoldsBatchNorm {
  public:
   explicit LargeFovHeadImpl(LargeFovHeadOptions options);
   void reset() override;
   torch::Tensor forward(torch::Tensor x);
+  /// bn6 into fc6, bn7 into fc7 (bn6/bn7 become empty holders).
+  void fold_batchnorm() override;
 
   LargeFovHeadOptions options;
   torch::nn::Conv2d fc6{nullptr}, fc7{nullptr}, fc8{nullptr};

@@ -6,6 +6,7 @@
 
 #include <vector>
 
+#include "nddr/layers/batchnorm_folding.h"
 #include "nddr/layers/stage_mixing.h"
 
 namespace nddr {
@@ -26,12 +27,14 @@ struct StageMergeOptions {
 /// (align_corners=false) to the last one's size, all are concatenated in stage
 /// order, then 1x1 conv (no bias) + BN + ReLU. Parameters "conv.weight",
 /// "bn.weight", "bn.bias". VGG, 2 tasks: 64+128+256+512+512 = 1472 -> 512.
-class NddrShortcutImpl : public torch::nn::Cloneable<NddrShortcutImpl> {
+class NddrShortcutImpl : public torch::nn::Cloneable<NddrShortcutImpl>, public FoldsBatchNorm {
  public:
   explicit NddrShortcutImpl(StageMergeOptions options);
   void reset() override;
   /// `stages[l]` is [N, stage_channels[l], H_l, W_l]; returns [N, out, H_last, W_last].
   torch::Tensor forward(const std::vector<torch::Tensor>& stages);
+  /// bn into conv (bn becomes an empty holder).
+  void fold_batchnorm() override;
 
   StageMergeOptions options;
   torch::nn::Conv2d conv{nullptr};

@@ -1,8 +1,11 @@
 #pragma once
 // Turns targets and predictions into uint8 RGB images [H,W,3] for viewing
-// (write them with io's write_png); used by `nddr predict`.
+// (write them with io's write_png); used by `nddr predict` and the
+// TensorBoard log.
 
 #include <torch/torch.h>
+
+#include "nddr/tasks/task.h"
 
 namespace nddr {
 
@@ -23,6 +26,11 @@ torch::Tensor colorize_normals(const torch::Tensor& normals);
 /// depth) are black. A min above max is an Error.
 torch::Tensor colorize_depth(const torch::Tensor& depth, c10::optional<double> min = c10::nullopt,
                              c10::optional<double> max = c10::nullopt);
+
+/// A dense task's raw output [C,H,W] (logits, unnormalised normals, depth)
+/// -> RGB: segmentation by its argmax, normals L2-normalised, depth as is.
+/// A classification task is an Error.
+torch::Tensor colorize_prediction(const TaskSpec& task, const torch::Tensor& output);
 
 /// Viridis colour map: values in [0,1] (clamped), any shape S -> uint8 [S..., 3].
 /// A compact approximation of matplotlib's viridis: linear interpolation
