@@ -58,7 +58,8 @@ Trainer::Trainer(MultiTaskNet net, std::shared_ptr<const Dataset> train_set,
       options_(std::move(options)) {
   if (options_.steps() < 1) throw Error("train.steps must be >= 1");
   loader_options_.tasks(net_->tasks()).seed(static_cast<uint64_t>(options_.seed()));
-  optimizer_ = make_sgd(*net_, options_.optimizer(), groups_);
+  validate(options_.schedule(), options_.steps());
+  optimizer_ = make_optimizer(*net_, options_.optimizer(), groups_);
 }
 
 void Trainer::resume_from(const std::string& checkpoint_path) {
@@ -74,7 +75,7 @@ void Trainer::resume_from(const std::string& checkpoint_path) {
 
 StepReport Trainer::train_step(const Batch& batch, int64_t step) {
   seed_step(options_.seed(), step);
-  apply_poly_schedule(*optimizer_, groups_, step, options_.steps(), options_.poly_power());
+  apply_schedule(*optimizer_, groups_, options_.schedule(), step, options_.steps());
   net_->train();
   optimizer_->zero_grad();
   const auto outputs = net_->forward(batch.images);

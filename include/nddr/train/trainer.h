@@ -1,5 +1,5 @@
 #pragma once
-// The training loop: SGD with per-role groups and the poly schedule, weighted
+// The training loop: the optimizer with per-role groups and its schedule, weighted
 // per-task losses on targets resized to the logits, JSONL log, periodic
 // evaluation and atomic checkpoints. Every random draw of step s (data order,
 // augmentation, dropout) is a function of (seed, s), so a run resumed from a
@@ -15,13 +15,14 @@
 #include "nddr/models/multitask_net.h"
 #include "nddr/train/evaluator.h"
 #include "nddr/train/optimizer.h"
+#include "nddr/train/schedule.h"
 
 namespace nddr {
 
 struct TrainOptions {
   TORCH_ARG(int64_t, steps) = 1000;
   TORCH_ARG(OptimizerOptions, optimizer) = {};
-  TORCH_ARG(double, poly_power) = 0.9;
+  TORCH_ARG(ScheduleOptions, schedule) = {};
   TORCH_ARG(int64_t, seed) = 0;
   /// Steps between JSONL log lines and observer step reports.
   TORCH_ARG(int64_t, log_every) = 10;
@@ -72,7 +73,7 @@ class Trainer {
 
   int64_t step() const { return step_; }
   const std::vector<ParamGroupInfo>& groups() const { return groups_; }
-  torch::optim::SGD& optimizer() { return *optimizer_; }
+  torch::optim::Optimizer& optimizer() { return *optimizer_; }
 
   /// One optimisation step on `batch` at step `step` (public for tests).
   StepReport train_step(const Batch& batch, int64_t step);
@@ -85,7 +86,7 @@ class Trainer {
   TrainLoaderOptions loader_options_;
   TrainOptions options_;
   std::vector<ParamGroupInfo> groups_;
-  std::unique_ptr<torch::optim::SGD> optimizer_;
+  std::unique_ptr<torch::optim::Optimizer> optimizer_;
   int64_t step_ = 0;
 };
 
