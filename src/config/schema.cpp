@@ -64,6 +64,11 @@ const std::vector<KeySpec>& config_schema() {
       {"train.step_size", T::kInt, "0", "step: steps between decays by train.gamma"},
       {"train.gamma", T::kDouble, "0.1", "step: factor of each decay"},
       {"train.warmup_steps", T::kInt, "0", "linear warm-up steps before the schedule (0 = none)"},
+      {"train.weighting", T::kString, "fixed",
+       "task weighting: fixed, uncertainty, dwa, rlw, gls, famo, gradnorm, mgda, pcgrad, cagrad, "
+       "imtl, nash_mtl, aligned_mtl (docs/weighting.md)"},
+      {"train.weighting_options", T::kStringMap, "{}",
+       "options of train.weighting, e.g. {temperature: 2} for dwa"},
       {"train.lr_mult_fusion", T::kDouble, "100", "LR multiplier of fusion (NDDR etc.) params"},
       {"train.lr_mult_last_weight", T::kDouble, "10", "LR multiplier of the heads' fc8 weights"},
       {"train.lr_mult_last_bias", T::kDouble, "20", "LR multiplier of the heads' fc8 biases"},

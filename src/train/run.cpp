@@ -64,6 +64,15 @@ ScheduleOptions schedule_options(const Config& config) {
       .warmup_steps(config.get_int("train.warmup_steps"));
 }
 
+WeightingSpec weighting_spec(const Config& config) {
+  WeightingSpec spec;
+  spec.method = config.get_string("train.weighting");
+  for (const auto& option : config.get_string_map("train.weighting_options")) {
+    spec.options[option.first] = option.second;
+  }
+  return spec;
+}
+
 }  // namespace
 
 RunPaths run_paths(const Config& config) {
@@ -118,6 +127,7 @@ TrainOptions train_options(const Config& config) {
       .steps(config.get_int("train.steps"))
       .seed(config.get_int("seed"))
       .schedule(schedule_options(config))
+      .weighting(weighting_spec(config))
       .log_every(std::max<int64_t>(1, config.get_int("train.log_every")))
       .eval_every(config.get_int("train.eval_every"))
       .checkpoint_every(config.get_int("train.checkpoint_every"))

@@ -10,6 +10,7 @@
 #include "nddr/tasks/losses.h"
 #include "nddr/train/checkpoint.h"
 #include "nddr/util/error.h"
+#include "nddr/weighting/backward.h"
 
 namespace nddr {
 
@@ -59,11 +60,21 @@ Trainer::Trainer(MultiTaskNet net, std::shared_ptr<const Dataset> train_set,
   if (options_.steps() < 1) throw Error("train.steps must be >= 1");
   loader_options_.tasks(net_->tasks()).seed(static_cast<uint64_t>(options_.seed()));
   validate(options_.schedule(), options_.steps());
-  optimizer_ = make_optimizer(*net_, options_.optimizer(), groups_);
+  weighting_ = make_weighting(options_.weighting(), static_cast<int64_t>(net_->tasks().size()));
+  if (weighting_->mode() != "parameters") {
+    throw Error("train.weighting_options.mode '" + weighting_->mode() +
+                "' is not available in the trainer yet: the network does not expose its shared "
+                "features (docs/weighting.md)");
+  }
+  for (const auto& parameter : net_->parameters()) {
+    if (parameter.requires_grad()) parameters_.push_back(parameter);
+  }
+  optimizer_ = make_optimizer(*net_, options_.optimizer(), groups_, weighting_->parameters());
 }
 
 void Trainer::resume_from(const std::string& checkpoint_path) {
-  const CheckpointState state = load_checkpoint(checkpoint_path, *net_, *optimizer_);
+  const CheckpointState state =
+      load_checkpoint(checkpoint_path, *net_, *optimizer_, weighting_.get());
   if (state.seed != options_.seed()) {
     throw Error("checkpoint '" + checkpoint_path + "' was trained with seed " +
                 std::to_string(state.seed) + ", this run has seed " +
@@ -80,7 +91,7 @@ StepReport Trainer::train_step(const Batch& batch, int64_t step) {
   optimizer_->zero_grad();
   const auto outputs = net_->forward(batch.images);
   StepReport report;
-  torch::Tensor total = torch::zeros({}, batch.images.options());
+  std::vector<torch::Tensor> losses;
   for (const auto& task : net_->tasks()) {
     const torch::Tensor& output = outputs.at(task.name);
     torch::Tensor target = batch.targets.at(task.name);
@@ -89,9 +100,16 @@ StepReport Trainer::train_step(const Batch& batch, int64_t step) {
     }
     const torch::Tensor loss = task_loss(task, output, target);
     report.losses[task.name] = loss.item<double>();
-    total = total + task.loss_weight * loss;
+    losses.push_back(task.loss_weight * loss);
   }
-  total.backward();
+  WeightingContext context;
+  context.step = step;
+  context.seed = options_.seed();
+  const torch::Tensor total =
+      weighted_backward(*weighting_, losses, parameters_, context);
+  for (size_t t = 0; t < weighting_->last_weights().size(); ++t) {
+    report.weights[net_->tasks()[t].name] = weighting_->last_weights()[t];
+  }
   optimizer_->step();
   report.step = step + 1;
   report.steps = options_.steps();
@@ -102,7 +120,8 @@ StepReport Trainer::train_step(const Batch& batch, int64_t step) {
 
 void Trainer::save(const std::string& path) {
   save_checkpoint(path, *net_, *optimizer_,
-                  CheckpointState{step_, options_.seed(), options_.config_yaml()});
+                  CheckpointState{step_, options_.seed(), options_.config_yaml()},
+                  weighting_.get());
 }
 
 void Trainer::run(TrainObserver& observer, std::shared_ptr<const Dataset> test_set,
@@ -135,6 +154,7 @@ void Trainer::run(TrainObserver& observer, std::shared_ptr<const Dataset> test_s
         append_log(log_path, {{"step", report.step},
                               {"loss", report.total_loss},
                               {"task_loss", report.losses},
+                              {"task_weight", report.weights},
                               {"lr", report.lr},
                               {"images_per_second", report.images_per_second},
                               {"elapsed_seconds", report.elapsed_seconds}});

@@ -6,8 +6,9 @@ namespace nddr {
 
 namespace {
 
-torch::Tensor loss_values(const torch::Tensor& losses, const WeightingContext& context) {
-  torch::Tensor values = losses.detach().to(torch::kCPU, torch::kDouble).clone();
+torch::Tensor loss_values(const std::vector<torch::Tensor>& losses,
+                          const WeightingContext& context) {
+  torch::Tensor values = torch::stack(losses).detach().to(torch::kCPU, torch::kDouble);
   if (context.average) context.average(values);
   return values;
 }
@@ -17,17 +18,18 @@ torch::Tensor gram_of(const torch::Tensor& rows) {
   return rows.matmul(rows.t()).to(torch::kCPU, torch::kDouble);
 }
 
-torch::Tensor weighted_sum(const torch::Tensor& weights, const torch::Tensor& losses) {
-  return (weights.to(losses.options()) * losses).sum();
+torch::Tensor weighted_sum(const torch::Tensor& weights, const std::vector<torch::Tensor>& losses) {
+  const torch::Tensor stacked = torch::stack(losses);
+  return (weights.to(stacked.options()) * stacked).sum();
 }
 
 }  // namespace
 
 std::vector<std::vector<torch::Tensor>> per_task_gradients(
-    const torch::Tensor& losses, const std::vector<torch::Tensor>& parameters) {
+    const std::vector<torch::Tensor>& losses, const std::vector<torch::Tensor>& parameters) {
   std::vector<std::vector<torch::Tensor>> grads;
-  for (int64_t t = 0; t < losses.size(0); ++t) {
-    grads.push_back(torch::autograd::grad({losses[t]}, parameters, /*grad_outputs=*/{},
+  for (const auto& loss : losses) {
+    grads.push_back(torch::autograd::grad({loss}, parameters, /*grad_outputs=*/{},
                                           /*retain_graph=*/true, /*create_graph=*/false,
                                           /*allow_unused=*/true));
   }
@@ -35,23 +37,40 @@ std::vector<std::vector<torch::Tensor>> per_task_gradients(
 }
 
 std::vector<bool> shared_mask(const std::vector<std::vector<torch::Tensor>>& grads) {
-  std::vector<bool> shared(grads.empty() ? 0 : grads.front().size(), false);
-  for (size_t i = 0; i < shared.size(); ++i) {
-    int reached = 0;
-    for (const auto& task : grads) reached += task[i].defined() ? 1 : 0;
-    shared[i] = reached >= 2;
+  const size_t count = grads.empty() ? 0 : grads.front().size();
+  // reached[t][i]: task t's gradient of parameter i is defined and not all
+  // zero. Zero counts as unreached: layers that compute every task's output
+  // in one op (NDDR's stacked 1x1 conv) put exact zeros where a task's loss
+  // does not depend on the parameter. One transfer per task for all norms.
+  std::vector<int> reached(count, 0);
+  for (const auto& task : grads) {
+    std::vector<torch::Tensor> norms;
+    std::vector<size_t> index;
+    for (size_t i = 0; i < count; ++i) {
+      if (!task[i].defined()) continue;
+      norms.push_back(task[i].abs().max().to(torch::kDouble));
+      index.push_back(i);
+    }
+    if (norms.empty()) continue;
+    const torch::Tensor values = torch::stack(norms).to(torch::kCPU);
+    for (size_t k = 0; k < index.size(); ++k) {
+      if (values[k].item<double>() > 0) ++reached[index[k]];
+    }
   }
+  std::vector<bool> shared(count);
+  for (size_t i = 0; i < count; ++i) shared[i] = reached[i] >= 2;
   return shared;
 }
 
-torch::Tensor weighted_backward(Weighting& weighting, const torch::Tensor& losses,
+torch::Tensor weighted_backward(Weighting& weighting, const std::vector<torch::Tensor>& losses,
                                 const std::vector<torch::Tensor>& parameters,
                                 const WeightingContext& context) {
-  TORCH_CHECK(losses.dim() == 1 && losses.size(0) == weighting.num_tasks(),
+  TORCH_CHECK(static_cast<int64_t>(losses.size()) == weighting.num_tasks(),
               "weighted_backward: expected ", weighting.num_tasks(), " losses, got ",
-              losses.sizes());
+              losses.size());
   if (!weighting.uses_gradients()) {
-    torch::Tensor total = weighting.combine(losses, loss_values(losses, context), context);
+    torch::Tensor total =
+        weighting.combine(torch::stack(losses), loss_values(losses, context), context);
     total.backward();
     return total.detach();
   }
@@ -96,15 +115,19 @@ torch::Tensor weighted_backward(Weighting& weighting, const torch::Tensor& losse
   return weighted_sum(weights, losses).detach();
 }
 
-torch::Tensor representation_backward(Weighting& weighting, const torch::Tensor& losses,
+torch::Tensor representation_backward(Weighting& weighting,
+                                      const std::vector<torch::Tensor>& losses,
                                       const torch::Tensor& representation,
                                       const WeightingContext& context) {
   if (!weighting.uses_gradients()) return weighted_backward(weighting, losses, {}, context);
   std::vector<torch::Tensor> rows;
-  for (int64_t t = 0; t < losses.size(0); ++t) {
-    rows.push_back(
-        torch::autograd::grad({losses[t]}, {representation}, {}, true, false, true)[0].reshape(
-            {-1}));
+  for (const auto& loss : losses) {
+    const torch::Tensor grad =
+        torch::autograd::grad({loss}, {representation}, {}, true, false, true)[0];
+    if (!grad.defined()) {
+      throw Error("representation_backward: a task's loss does not use the shared representation");
+    }
+    rows.push_back(grad.reshape({-1}));
   }
   torch::Tensor matrix = torch::stack(rows);
   if (context.average) context.average(matrix);

@@ -141,6 +141,32 @@ TEST(Trainer, ResumeIsBitExactWithAdamW) {
   });
 }
 
+TEST(Trainer, ResumeIsBitExactWithUncertaintyWeighting) {
+  expect_bit_exact_resume([](TrainOptions options) {
+    return options.optimizer(OptimizerOptions().name("adam").lr(1e-3))
+        .weighting({"uncertainty", {}});
+  });
+}
+
+TEST(Trainer, ResumeIsBitExactWithAGradientMethod) {
+  // GradNorm keeps state (its task weights and first losses) besides the
+  // per-step gradients.
+  expect_bit_exact_resume([](TrainOptions options) {
+    return options.weighting({"gradnorm", {{"alpha", "1.5"}}});
+  });
+}
+
+TEST(Trainer, UncertaintyLogVariancesAreTrained) {
+  const auto data = small_scenes(8, 3);
+  Trainer trainer(MultiTaskNet(small_network("nddr")), data, TrainLoaderOptions().batch_size(4),
+                  options_for("", 3).weighting({"uncertainty", {}}));
+  EXPECT_EQ(trainer.groups().back().owner, "weighting");
+  TrainObserver quiet;
+  trainer.run(quiet);
+  const torch::Tensor s = trainer.weighting().parameters()[0];
+  EXPECT_GT(s.abs().max().item<double>(), 0.0) << "the optimizer must move log-variances";
+}
+
 TEST(Trainer, CheckpointOfAnotherNetworkIsAClearError) {
   const auto data = small_scenes(8, 5);
   const fs::path dir = fresh_dir("mismatch");

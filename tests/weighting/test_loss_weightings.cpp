@@ -163,7 +163,7 @@ TEST(RepresentationBackward, WeightsFromTheSharedFeaturesGradients) {
   const auto w = torch::eye(2, torch::kDouble).requires_grad_(true);
   const auto x = torch::tensor({1.0, 3.0}, torch::kDouble);
   const auto z = w.matmul(x);
-  const auto losses = torch::stack({z[0], 2 * z[1]});
+  const std::vector<torch::Tensor> losses = {z[0], 2 * z[1]};
   const auto total = representation_backward(*mgda, losses, z, {});
   EXPECT_NEAR(total.item<double>(), 0.8 * 1 + 0.2 * 6, 1e-12);
   const auto expected = torch::tensor({0.8, 0.4}, torch::kDouble).unsqueeze(1) * x.unsqueeze(0);

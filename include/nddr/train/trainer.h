@@ -16,6 +16,7 @@
 #include "nddr/train/evaluator.h"
 #include "nddr/train/optimizer.h"
 #include "nddr/train/schedule.h"
+#include "nddr/weighting/weighting.h"
 
 namespace nddr {
 
@@ -23,6 +24,9 @@ struct TrainOptions {
   TORCH_ARG(int64_t, steps) = 1000;
   TORCH_ARG(OptimizerOptions, optimizer) = {};
   TORCH_ARG(ScheduleOptions, schedule) = {};
+  /// How the per-task losses (each scaled by its loss_weight) become one
+  /// update (docs/weighting.md); "fixed" sums them.
+  TORCH_ARG(WeightingSpec, weighting) = {};
   TORCH_ARG(int64_t, seed) = 0;
   /// Steps between JSONL log lines and observer step reports.
   TORCH_ARG(int64_t, log_every) = 10;
@@ -41,12 +45,13 @@ struct TrainOptions {
 
 /// What one logged step reports.
 struct StepReport {
-  int64_t step = 0;                      ///< steps completed
-  int64_t steps = 0;                     ///< total
-  std::map<std::string, double> losses;  ///< unweighted per task
-  double total_loss = 0.0;               ///< weighted sum
-  double lr = 0.0;                       ///< base group's current rate
-  double images_per_second = 0.0;        ///< since the previous report
+  int64_t step = 0;                       ///< steps completed
+  int64_t steps = 0;                      ///< total
+  std::map<std::string, double> losses;   ///< unweighted per task
+  double total_loss = 0.0;                ///< the weighting's combined loss
+  std::map<std::string, double> weights;  ///< the weighting's per-task weights
+  double lr = 0.0;                        ///< base group's current rate
+  double images_per_second = 0.0;         ///< since the previous report
   double elapsed_seconds = 0.0;
 };
 
@@ -74,6 +79,7 @@ class Trainer {
   int64_t step() const { return step_; }
   const std::vector<ParamGroupInfo>& groups() const { return groups_; }
   torch::optim::Optimizer& optimizer() { return *optimizer_; }
+  Weighting& weighting() { return *weighting_; }
 
   /// One optimisation step on `batch` at step `step` (public for tests).
   StepReport train_step(const Batch& batch, int64_t step);
@@ -86,6 +92,8 @@ class Trainer {
   TrainLoaderOptions loader_options_;
   TrainOptions options_;
   std::vector<ParamGroupInfo> groups_;
+  std::shared_ptr<Weighting> weighting_;
+  std::vector<torch::Tensor> parameters_;  // trainable, in named_parameters() order
   std::unique_ptr<torch::optim::Optimizer> optimizer_;
   int64_t step_ = 0;
 };
