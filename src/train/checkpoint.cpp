@@ -100,7 +100,8 @@ std::string shape_text(const std::vector<int64_t>& shape) {
 }  // namespace
 
 void save_checkpoint(const std::string& path, torch::nn::Module& net,
-                     torch::optim::Optimizer& optimizer, const CheckpointState& state) {
+                     torch::optim::Optimizer& optimizer, const CheckpointState& state,
+                     torch::nn::Module* weighting) {
   torch::serialize::OutputArchive contents;
   torch::serialize::OutputArchive model_archive;
   net.save(model_archive);
@@ -108,6 +109,11 @@ void save_checkpoint(const std::string& path, torch::nn::Module& net,
   optimizer.save(optimizer_archive);
   contents.write("model", model_archive);
   contents.write("optimizer", optimizer_archive);
+  if (weighting != nullptr) {
+    torch::serialize::OutputArchive weighting_archive;
+    weighting->save(weighting_archive);
+    contents.write("weighting", weighting_archive);
+  }
   contents.write("step", c10::IValue(state.step));
   contents.write("seed", c10::IValue(state.seed));
   contents.write("config", c10::IValue(state.config_yaml));
@@ -132,7 +138,7 @@ void save_checkpoint(const std::string& path, torch::nn::Module& net,
 }
 
 CheckpointState load_checkpoint(const std::string& path, torch::nn::Module& net,
-                                torch::optim::Optimizer& optimizer) {
+                                torch::optim::Optimizer& optimizer, torch::nn::Module* weighting) {
   auto archive = open_contents(path);
   const CheckpointState state = read_state(archive, path);
   const auto expected = shapes_of(net);
@@ -143,6 +149,16 @@ CheckpointState load_checkpoint(const std::string& path, torch::nn::Module& net,
     torch::serialize::InputArchive optimizer_archive;
     archive.read("optimizer", optimizer_archive);
     optimizer.load(optimizer_archive);
+    if (weighting != nullptr) {
+      // Checkpoints from before the weighting methods lack the entry; that is
+      // fine only for a method without state.
+      torch::serialize::InputArchive weighting_archive;
+      if (archive.try_read("weighting", weighting_archive)) {
+        weighting->load(weighting_archive);
+      } else if (!weighting->parameters().empty() || !weighting->buffers().empty()) {
+        throw Error("checkpoint '" + path + "' holds no weighting state for this run's method");
+      }
+    }
   } catch (const c10::Error& e) {
     throw Error("checkpoint '" + path +
                 "' does not match this network and optimizer: " + e.what_without_backtrace());

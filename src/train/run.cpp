@@ -67,6 +67,24 @@ RunResults results_of(const Config& config, const Evaluation& evaluation) {
   return results;
 }
 
+ScheduleOptions schedule_options(const Config& config) {
+  return ScheduleOptions()
+      .name(config.get_string("train.schedule"))
+      .power(config.get_double("train.poly_power"))
+      .step_size(config.get_int("train.step_size"))
+      .gamma(config.get_double("train.gamma"))
+      .warmup_steps(config.get_int("train.warmup_steps"));
+}
+
+WeightingSpec weighting_spec(const Config& config) {
+  WeightingSpec spec;
+  spec.method = config.get_string("train.weighting");
+  for (const auto& option : config.get_string_map("train.weighting_options")) {
+    spec.options[option.first] = option.second;
+  }
+  return spec;
+}
+
 }  // namespace
 
 RunPaths run_paths(const Config& config) {
@@ -113,10 +131,15 @@ EvalLoaderOptions eval_loader_options(const Config& config) {
 }
 
 TrainOptions train_options(const Config& config) {
+  const auto betas = config.get_double_list("train.betas");
+  if (betas.size() != 2) {
+    throw Error("train.betas must hold two numbers, got " + std::to_string(betas.size()));
+  }
   return TrainOptions()
       .steps(config.get_int("train.steps"))
       .seed(config.get_int("seed"))
-      .poly_power(config.get_double("train.poly_power"))
+      .schedule(schedule_options(config))
+      .weighting(weighting_spec(config))
       .log_every(std::max<int64_t>(1, config.get_int("train.log_every")))
       .eval_every(config.get_int("train.eval_every"))
       .checkpoint_every(config.get_int("train.checkpoint_every"))
@@ -126,6 +149,10 @@ TrainOptions train_options(const Config& config) {
       .max_skipped_steps(config.get_int("train.max_skipped_steps"))
       .optimizer(
           OptimizerOptions()
+              .name(config.get_string("train.optimizer"))
+              .beta1(betas.at(0))
+              .beta2(betas.at(1))
+              .eps(config.get_double("train.eps"))
               .lr(config.get_double("train.lr"))
               .momentum(config.get_double("train.momentum"))
               .weight_decay(config.get_double("train.weight_decay"))

@@ -12,6 +12,7 @@
 #include "nddr/train/divergence.h"
 #include "nddr/train/stop_signal.h"
 #include "nddr/util/error.h"
+#include "nddr/weighting/backward.h"
 
 namespace nddr {
 
@@ -76,11 +77,22 @@ Trainer::Trainer(MultiTaskNet net, std::shared_ptr<const Dataset> train_set,
       options_(std::move(options)) {
   if (options_.steps() < 1) throw Error("train.steps must be >= 1");
   loader_options_.tasks(net_->tasks()).seed(static_cast<uint64_t>(options_.seed()));
-  optimizer_ = make_sgd(*net_, options_.optimizer(), groups_);
+  validate(options_.schedule(), options_.steps());
+  weighting_ = make_weighting(options_.weighting(), static_cast<int64_t>(net_->tasks().size()));
+  if (weighting_->mode() != "parameters") {
+    throw Error("train.weighting_options.mode '" + weighting_->mode() +
+                "' is not available in the trainer yet: the network does not expose its shared "
+                "features (docs/weighting.md)");
+  }
+  for (const auto& parameter : net_->parameters()) {
+    if (parameter.requires_grad()) parameters_.push_back(parameter);
+  }
+  optimizer_ = make_optimizer(*net_, options_.optimizer(), groups_, weighting_->parameters());
 }
 
 void Trainer::resume_from(const std::string& checkpoint_path) {
-  const CheckpointState state = load_checkpoint(checkpoint_path, *net_, *optimizer_);
+  const CheckpointState state =
+      load_checkpoint(checkpoint_path, *net_, *optimizer_, weighting_.get());
   if (state.seed != options_.seed()) {
     throw Error("checkpoint '" + checkpoint_path + "' was trained with seed " +
                 std::to_string(state.seed) + ", this run has seed " +
@@ -94,7 +106,7 @@ void Trainer::resume_from(const std::string& checkpoint_path) {
 
 StepReport Trainer::train_step(const Batch& batch, int64_t step) {
   seed_step(options_.seed(), step);
-  apply_poly_schedule(*optimizer_, groups_, step, options_.steps(), options_.poly_power());
+  apply_schedule(*optimizer_, groups_, options_.schedule(), step, options_.steps());
   net_->train();
   optimizer_->zero_grad();
   // A skipped step must leave no trace: the forward pass has already moved
@@ -105,7 +117,7 @@ StepReport Trainer::train_step(const Batch& batch, int64_t step) {
   }
   const auto outputs = net_->forward(batch.images);
   StepReport report;
-  torch::Tensor total = torch::zeros({}, batch.images.options());
+  std::vector<torch::Tensor> losses;
   for (const auto& task : net_->tasks()) {
     const torch::Tensor& output = outputs.at(task.name);
     torch::Tensor target = batch.targets.at(task.name);
@@ -114,9 +126,15 @@ StepReport Trainer::train_step(const Batch& batch, int64_t step) {
     }
     const torch::Tensor loss = task_loss(task, output, target);
     report.losses[task.name] = loss.item<double>();
-    total = total + task.loss_weight * loss;
+    losses.push_back(task.loss_weight * loss);
   }
-  total.backward();
+  WeightingContext context;
+  context.step = step;
+  context.seed = options_.seed();
+  const torch::Tensor total = weighted_backward(*weighting_, losses, parameters_, context);
+  for (size_t t = 0; t < weighting_->last_weights().size(); ++t) {
+    report.weights[net_->tasks()[t].name] = weighting_->last_weights()[t];
+  }
   report.non_finite = non_finite_loss(report.losses);
   if (report.non_finite.empty()) report.non_finite = non_finite_gradient(*net_);
   if (report.non_finite.empty()) {
@@ -141,7 +159,8 @@ void Trainer::save(const std::string& path) {
     throw DivergenceError(divergence_message(path, step_, bad_weight, checkpoint_step_));
   }
   save_checkpoint(path, *net_, *optimizer_,
-                  CheckpointState{step_, options_.seed(), options_.config_yaml(), skipped_steps_});
+                  CheckpointState{step_, options_.seed(), options_.config_yaml(), skipped_steps_},
+                  weighting_.get());
   checkpoint_step_ = step_;
 }
 
@@ -187,6 +206,7 @@ void Trainer::run(TrainObserver& observer, std::shared_ptr<const Dataset> test_s
                               {"loss", report.total_loss},
                               {"task_loss", report.losses},
                               {"skipped_steps", skipped_steps_},
+                              {"task_weight", report.weights},
                               {"lr", report.lr},
                               {"images_per_second", report.images_per_second},
                               {"elapsed_seconds", report.elapsed_seconds}});

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <functional>
 
 #include "nddr/data/synthetic_scenes.h"
 #include "nddr/train/checkpoint.h"
@@ -68,10 +69,14 @@ TEST(Trainer, LossFallsOnSyntheticScenes) {
   EXPECT_LT(mean(30, 40), 0.7 * mean(0, 5));
 }
 
-TEST(Trainer, ResumedRunEndsWithTheSameWeights) {
+// Trains `steps` steps at once and in two halves through a checkpoint; the
+// weights, BN statistics and (for every optimizer) the optimizer state must
+// end bit-identical.
+void expect_bit_exact_resume(const std::function<TrainOptions(TrainOptions)>& configure) {
   const auto data = small_scenes(24, 5);
   const auto loader = TrainLoaderOptions().batch_size(4).workers(2);
   const int64_t steps = 8;
+  auto options_of = [&](const std::string& dir) { return configure(options_for(dir, steps)); };
 
   torch::manual_seed(11);
   MultiTaskNet uninterrupted(small_network("nddr"));
@@ -81,16 +86,15 @@ TEST(Trainer, ResumedRunEndsWithTheSameWeights) {
   MultiTaskNet resumed(small_network("nddr"));  // different init: all must come from the file
 
   TrainObserver quiet;
-  Trainer full(uninterrupted, data, loader, options_for(fresh_dir("full").string(), steps));
+  Trainer full(uninterrupted, data, loader, options_of(fresh_dir("full").string()));
   full.run(quiet);
 
   const fs::path dir = fresh_dir("stopped");
-  Trainer first_half(interrupted, data, loader,
-                     options_for(dir.string(), steps).stop_after(steps / 2));
+  Trainer first_half(interrupted, data, loader, options_of(dir.string()).stop_after(steps / 2));
   first_half.run(quiet);
   EXPECT_EQ(read_checkpoint_state((dir / "checkpoint.pt").string()).step, steps / 2);
 
-  Trainer second_half(resumed, data, loader, options_for(dir.string(), steps));
+  Trainer second_half(resumed, data, loader, options_of(dir.string()));
   second_half.resume_from((dir / "checkpoint.pt").string());
   EXPECT_EQ(second_half.step(), steps / 2);
   second_half.run(quiet);
@@ -105,6 +109,62 @@ TEST(Trainer, ResumedRunEndsWithTheSameWeights) {
   for (const auto& item : expected_buffers) {
     EXPECT_TRUE(torch::equal(item.value(), actual_buffers[item.key()])) << item.key();
   }
+  // One more step from each: equal only if the optimizer state matched too.
+  const Batch batch =
+      TrainLoader(
+          data,
+          TrainLoaderOptions(loader).tasks(small_network("nddr").tasks).seed(7).start_step(steps))
+          .next();
+  full.train_step(batch, steps - 1);
+  second_half.train_step(batch, steps - 1);
+  for (const auto& item : expected) {
+    EXPECT_TRUE(torch::equal(item.value(), actual[item.key()]))
+        << "after one more step: " << item.key();
+  }
+}
+
+TEST(Trainer, ResumedRunEndsWithTheSameWeights) {
+  expect_bit_exact_resume([](TrainOptions options) { return options; });
+}
+
+TEST(Trainer, ResumeIsBitExactWithAdam) {
+  expect_bit_exact_resume([](TrainOptions options) {
+    return options.optimizer(OptimizerOptions().name("adam").lr(1e-3))
+        .schedule(ScheduleOptions().name("step").step_size(3).gamma(0.5).warmup_steps(2));
+  });
+}
+
+TEST(Trainer, ResumeIsBitExactWithAdamW) {
+  expect_bit_exact_resume([](TrainOptions options) {
+    return options.optimizer(OptimizerOptions().name("adamw").lr(1e-3).weight_decay(1e-2))
+        .schedule(ScheduleOptions().name("cosine").warmup_steps(3));
+  });
+}
+
+TEST(Trainer, ResumeIsBitExactWithUncertaintyWeighting) {
+  expect_bit_exact_resume([](TrainOptions options) {
+    return options.optimizer(OptimizerOptions().name("adam").lr(1e-3))
+        .weighting({"uncertainty", {}});
+  });
+}
+
+TEST(Trainer, ResumeIsBitExactWithAGradientMethod) {
+  // GradNorm keeps state (its task weights and first losses) besides the
+  // per-step gradients.
+  expect_bit_exact_resume([](TrainOptions options) {
+    return options.weighting({"gradnorm", {{"alpha", "1.5"}}});
+  });
+}
+
+TEST(Trainer, UncertaintyLogVariancesAreTrained) {
+  const auto data = small_scenes(8, 3);
+  Trainer trainer(MultiTaskNet(small_network("nddr")), data, TrainLoaderOptions().batch_size(4),
+                  options_for("", 3).weighting({"uncertainty", {}}));
+  EXPECT_EQ(trainer.groups().back().owner, "weighting");
+  TrainObserver quiet;
+  trainer.run(quiet);
+  const torch::Tensor s = trainer.weighting().parameters()[0];
+  EXPECT_GT(s.abs().max().item<double>(), 0.0) << "the optimizer must move log-variances";
 }
 
 TEST(Trainer, CheckpointOfAnotherNetworkIsAClearError) {

@@ -1,6 +1,7 @@
 #pragma once
 // A checkpoint holds everything a run needs to continue exactly where it
-// stopped: weights and BN statistics, the optimizer's momentum buffers, the
+// stopped: weights and BN statistics, the optimizer's state (momentum or
+// Adam moments), the weighting method's state, the
 // step, the seed and the config. Data order, augmentation and dropout draws
 // are pure functions of (seed, step) (see data/loader.h and Trainer), so the
 // seed and step restore every random state. Written atomically, with a CRC-32
@@ -20,14 +21,18 @@ struct CheckpointState {
   int64_t skipped_steps = 0;  ///< steps skipped as non-finite (train.nan_policy: skip)
 };
 
+/// `weighting`, when given, is the loss-weighting method's state
+/// (weighting/weighting.h), saved beside the network.
 void save_checkpoint(const std::string& path, torch::nn::Module& net,
-                     torch::optim::Optimizer& optimizer, const CheckpointState& state);
+                     torch::optim::Optimizer& optimizer, const CheckpointState& state,
+                     torch::nn::Module* weighting = nullptr);
 
-/// Restores `net` and `optimizer` (built from the same config) in place;
-/// an unreadable, corrupt or mismatched file (a tensor of another shape) is
-/// an Error naming it; after an Error, `net` is not usable.
+/// Restores `net`, `optimizer` and `weighting` (built from the same config)
+/// in place; an unreadable, corrupt or mismatched file (a tensor of another
+/// shape) is an Error naming it; after an Error, `net` is not usable.
 CheckpointState load_checkpoint(const std::string& path, torch::nn::Module& net,
-                                torch::optim::Optimizer& optimizer);
+                                torch::optim::Optimizer& optimizer,
+                                torch::nn::Module* weighting = nullptr);
 
 /// Reads only the state (step, seed, config) of a checkpoint.
 CheckpointState read_checkpoint_state(const std::string& path);

@@ -1,12 +1,13 @@
 #pragma once
-// SGD with one parameter group per ParamRole, each with its own base learning
-// rate and weight decay, and the poly schedule that scales every group's own
-// base rate (a schedule that writes one rate into every group silently drops
-// the x100 NDDR multiplier).
+// The optimizer (SGD, Adam or AdamW) with one parameter group per ParamRole,
+// each with its own base learning rate and weight decay. The schedule
+// (train/schedule.h) scales every group's own base rate: a schedule that
+// writes one rate into every group silently drops the x100 NDDR multiplier.
 
 #include <torch/torch.h>
 
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "nddr/models/multitask_net.h"
@@ -14,9 +15,16 @@
 namespace nddr {
 
 struct OptimizerOptions {
+  /// "sgd", "adam" (L2 decay added to the gradient) or "adamw" (decoupled decay).
+  TORCH_ARG(std::string, name) = "sgd";
   TORCH_ARG(double, lr) = 1e-3;
+  /// SGD only.
   TORCH_ARG(double, momentum) = 0.9;
   TORCH_ARG(double, weight_decay) = 5e-4;
+  /// Adam/AdamW only.
+  TORCH_ARG(double, beta1) = 0.9;
+  TORCH_ARG(double, beta2) = 0.999;
+  TORCH_ARG(double, eps) = 1e-8;
   /// NDDR / cross-stitch / sluice / shortcut parameters (x100 in the paper).
   TORCH_ARG(double, lr_mult_fusion) = 100.0;
   /// Heads' fc8 weights (x10) and biases (x20).
@@ -26,27 +34,32 @@ struct OptimizerOptions {
   TORCH_ARG(double, fusion_weight_decay_mult) = 1.0;
 };
 
+/// The optimizer names make_optimizer accepts.
+std::vector<std::string> optimizer_names();
+
 /// One parameter group: which role, and its unscheduled rate and decay.
 struct ParamGroupInfo {
   ParamRole role;
   double base_lr;
   double weight_decay;
   int64_t num_tensors;
+  /// "" for the network's groups; "weighting" for a loss-weighting method's
+  /// own parameters (uncertainty weighting's log-variances).
+  std::string owner;
 };
 
-/// An SGD optimizer over `net` with one group per non-empty role, in
-/// ParamRole order; `groups` describes them (same order as param_groups()).
-std::unique_ptr<torch::optim::SGD> make_sgd(MultiTaskNetImpl& net, const OptimizerOptions& options,
-                                            std::vector<ParamGroupInfo>& groups);
-
-/// Poly schedule factor (1 - step/steps)^power, 0 at and after the end.
-double poly_factor(int64_t step, int64_t steps, double power);
-
-/// Sets every group's rate to its own base rate times poly_factor.
-void apply_poly_schedule(torch::optim::SGD& optimizer, const std::vector<ParamGroupInfo>& groups,
-                         int64_t step, int64_t steps, double power);
+/// The optimizer over `net` with one group per non-empty role, in ParamRole
+/// order, then (when `extra` is not empty) one group of undecayed parameters
+/// at the base rate owned by `extra_owner`; `groups` describes them (same
+/// order as param_groups()). Bad options are Errors naming them.
+std::unique_ptr<torch::optim::Optimizer> make_optimizer(
+    MultiTaskNetImpl& net, const OptimizerOptions& options, std::vector<ParamGroupInfo>& groups,
+    const std::vector<torch::Tensor>& extra = {}, const std::string& extra_owner = "weighting");
 
 /// The current rate of group `index`.
-double group_lr(torch::optim::SGD& optimizer, size_t index);
+double group_lr(torch::optim::Optimizer& optimizer, size_t index);
+
+/// Sets group `index`'s rate.
+void set_group_lr(torch::optim::Optimizer& optimizer, size_t index, double lr);
 
 }  // namespace nddr

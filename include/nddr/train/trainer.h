@@ -1,5 +1,5 @@
 #pragma once
-// The training loop: SGD with per-role groups and the poly schedule, weighted
+// The training loop: the optimizer with per-role groups and its schedule, weighted
 // per-task losses on targets resized to the logits, JSONL log, periodic
 // evaluation and atomic checkpoints. Every random draw of step s (data order,
 // augmentation, dropout) is a function of (seed, s), so a run resumed from a
@@ -15,13 +15,18 @@
 #include "nddr/models/multitask_net.h"
 #include "nddr/train/evaluator.h"
 #include "nddr/train/optimizer.h"
+#include "nddr/train/schedule.h"
+#include "nddr/weighting/weighting.h"
 
 namespace nddr {
 
 struct TrainOptions {
   TORCH_ARG(int64_t, steps) = 1000;
   TORCH_ARG(OptimizerOptions, optimizer) = {};
-  TORCH_ARG(double, poly_power) = 0.9;
+  TORCH_ARG(ScheduleOptions, schedule) = {};
+  /// How the per-task losses (each scaled by its loss_weight) become one
+  /// update (docs/weighting.md); "fixed" sums them.
+  TORCH_ARG(WeightingSpec, weighting) = {};
   TORCH_ARG(int64_t, seed) = 0;
   /// Steps between JSONL log lines and observer step reports.
   TORCH_ARG(int64_t, log_every) = 10;
@@ -45,12 +50,13 @@ struct TrainOptions {
 
 /// What one logged step reports.
 struct StepReport {
-  int64_t step = 0;                      ///< steps completed
-  int64_t steps = 0;                     ///< total
-  std::map<std::string, double> losses;  ///< unweighted per task
-  double total_loss = 0.0;               ///< weighted sum
-  double lr = 0.0;                       ///< base group's current rate
-  double images_per_second = 0.0;        ///< since the previous report
+  int64_t step = 0;                       ///< steps completed
+  int64_t steps = 0;                      ///< total
+  std::map<std::string, double> losses;   ///< unweighted per task
+  double total_loss = 0.0;                ///< the weighting's combined loss
+  std::map<std::string, double> weights;  ///< the weighting's per-task weights
+  double lr = 0.0;                        ///< base group's current rate
+  double images_per_second = 0.0;         ///< since the previous report
   double elapsed_seconds = 0.0;
   /// Why the step's update was not applied (a non-finite loss or gradient),
   /// or "" when it was.
@@ -87,7 +93,8 @@ class Trainer {
   /// The signal that stopped the last run() early, or 0.
   int stopped_by_signal() const { return stopped_by_signal_; }
   const std::vector<ParamGroupInfo>& groups() const { return groups_; }
-  torch::optim::SGD& optimizer() { return *optimizer_; }
+  torch::optim::Optimizer& optimizer() { return *optimizer_; }
+  Weighting& weighting() { return *weighting_; }
 
   /// One optimisation step on `batch` at step `step` (public for tests).
   StepReport train_step(const Batch& batch, int64_t step);
@@ -100,7 +107,9 @@ class Trainer {
   TrainLoaderOptions loader_options_;
   TrainOptions options_;
   std::vector<ParamGroupInfo> groups_;
-  std::unique_ptr<torch::optim::SGD> optimizer_;
+  std::shared_ptr<Weighting> weighting_;
+  std::vector<torch::Tensor> parameters_;  // trainable, in named_parameters() order
+  std::unique_ptr<torch::optim::Optimizer> optimizer_;
   int64_t step_ = 0;
   int64_t skipped_steps_ = 0;
   int64_t checkpoint_step_ = -1;  // step of the last checkpoint written or loaded

@@ -1,0 +1,141 @@
+#include "nddr/weighting/backward.h"
+
+#include "nddr/util/error.h"
+
+namespace nddr {
+
+namespace {
+
+torch::Tensor loss_values(const std::vector<torch::Tensor>& losses,
+                          const WeightingContext& context) {
+  torch::Tensor values = torch::stack(losses).detach().to(torch::kCPU, torch::kDouble);
+  if (context.average) context.average(values);
+  return values;
+}
+
+// The T x T Gram matrix of the rows of `rows` [T, P], in double on the CPU.
+torch::Tensor gram_of(const torch::Tensor& rows) {
+  return rows.matmul(rows.t()).to(torch::kCPU, torch::kDouble);
+}
+
+torch::Tensor weighted_sum(const torch::Tensor& weights, const std::vector<torch::Tensor>& losses) {
+  const torch::Tensor stacked = torch::stack(losses);
+  return (weights.to(stacked.options()) * stacked).sum();
+}
+
+}  // namespace
+
+std::vector<std::vector<torch::Tensor>> per_task_gradients(
+    const std::vector<torch::Tensor>& losses, const std::vector<torch::Tensor>& parameters) {
+  std::vector<std::vector<torch::Tensor>> grads;
+  for (const auto& loss : losses) {
+    grads.push_back(torch::autograd::grad({loss}, parameters, /*grad_outputs=*/{},
+                                          /*retain_graph=*/true, /*create_graph=*/false,
+                                          /*allow_unused=*/true));
+  }
+  return grads;
+}
+
+std::vector<bool> shared_mask(const std::vector<std::vector<torch::Tensor>>& grads) {
+  const size_t count = grads.empty() ? 0 : grads.front().size();
+  // reached[t][i]: task t's gradient of parameter i is defined and not all
+  // zero. Zero counts as unreached: layers that compute every task's output
+  // in one op (NDDR's stacked 1x1 conv) put exact zeros where a task's loss
+  // does not depend on the parameter. One transfer per task for all norms.
+  std::vector<int> reached(count, 0);
+  for (const auto& task : grads) {
+    std::vector<torch::Tensor> norms;
+    std::vector<size_t> index;
+    for (size_t i = 0; i < count; ++i) {
+      if (!task[i].defined()) continue;
+      norms.push_back(task[i].abs().max().to(torch::kDouble));
+      index.push_back(i);
+    }
+    if (norms.empty()) continue;
+    const torch::Tensor values = torch::stack(norms).to(torch::kCPU);
+    for (size_t k = 0; k < index.size(); ++k) {
+      if (values[k].item<double>() > 0) ++reached[index[k]];
+    }
+  }
+  std::vector<bool> shared(count);
+  for (size_t i = 0; i < count; ++i) shared[i] = reached[i] >= 2;
+  return shared;
+}
+
+torch::Tensor weighted_backward(Weighting& weighting, const std::vector<torch::Tensor>& losses,
+                                const std::vector<torch::Tensor>& parameters,
+                                const WeightingContext& context) {
+  TORCH_CHECK(static_cast<int64_t>(losses.size()) == weighting.num_tasks(),
+              "weighted_backward: expected ", weighting.num_tasks(), " losses, got ",
+              losses.size());
+  if (!weighting.uses_gradients()) {
+    torch::Tensor total =
+        weighting.combine(torch::stack(losses), loss_values(losses, context), context);
+    total.backward();
+    return total.detach();
+  }
+  if (weighting.mode() != "parameters") {
+    throw Error("weighting mode '" + weighting.mode() +
+                "' needs the shared representation: call representation_backward");
+  }
+  const auto grads = per_task_gradients(losses, parameters);
+  const auto shared = shared_mask(grads);
+  std::vector<torch::Tensor> rows(grads.size());
+  for (size_t t = 0; t < grads.size(); ++t) {
+    std::vector<torch::Tensor> flat;
+    for (size_t i = 0; i < parameters.size(); ++i) {
+      if (shared[i]) flat.push_back(grads[t][i].reshape({-1}));
+    }
+    if (flat.empty()) {
+      throw Error(
+          "gradient-based weighting needs parameters shared by two or more tasks, and "
+          "this network shares none (fusion 'single'?): use a loss-based method");
+    }
+    rows[t] = torch::cat(flat);
+  }
+  torch::Tensor matrix = torch::stack(rows);  // [T, P_shared]
+  if (context.average) context.average(matrix);
+  const torch::Tensor weights =
+      weighting.gradient_weights(gram_of(matrix), loss_values(losses, context), context);
+  const torch::Tensor direction = weights.to(matrix.options()).matmul(matrix);
+  int64_t offset = 0;
+  for (size_t i = 0; i < parameters.size(); ++i) {
+    torch::Tensor grad;
+    if (shared[i]) {
+      const int64_t size = parameters[i].numel();
+      grad = direction.slice(0, offset, offset + size).view_as(parameters[i]).clone();
+      offset += size;
+    } else {
+      for (const auto& task : grads) {
+        if (task[i].defined()) grad = grad.defined() ? grad + task[i] : task[i];
+      }
+    }
+    if (grad.defined()) parameters[i].mutable_grad() = grad;
+  }
+  return weighted_sum(weights, losses).detach();
+}
+
+torch::Tensor representation_backward(Weighting& weighting,
+                                      const std::vector<torch::Tensor>& losses,
+                                      const torch::Tensor& representation,
+                                      const WeightingContext& context) {
+  if (!weighting.uses_gradients()) return weighted_backward(weighting, losses, {}, context);
+  std::vector<torch::Tensor> rows;
+  for (const auto& loss : losses) {
+    const torch::Tensor grad =
+        torch::autograd::grad({loss}, {representation}, {}, true, false, true)[0];
+    if (!grad.defined()) {
+      throw Error("representation_backward: a task's loss does not use the shared representation");
+    }
+    rows.push_back(grad.reshape({-1}));
+  }
+  torch::Tensor matrix = torch::stack(rows);
+  if (context.average) context.average(matrix);
+  const torch::Tensor weights =
+      weighting.gradient_weights(gram_of(matrix), loss_values(losses, context), context);
+  const torch::Tensor total = weighted_sum(weights, losses);
+  total.backward();
+  return total.detach();
+}
+
+}  // namespace nddr
