@@ -9,6 +9,16 @@ const std::vector<KeySpec>& config_schema() {
       {"output_dir", T::kString, "runs", "where run directories are created"},
       {"seed", T::kInt, "0", "seed of weights init, data order, augmentation and dropout"},
       {"threads", T::kInt, "0", "LibTorch intra-op threads (0 = $NDDR_THREADS or all cores)"},
+      {"device", T::kString, "auto",
+       "where networks run: auto (cuda:0 when CUDA is available, else cpu), cpu, cuda, cuda:N"},
+      {"precision", T::kString, "fp32",
+       "fp32, bf16 (autocast, CUDA and CPU) or fp16 (autocast + dynamic loss scaling, CUDA); "
+       "weights, BN statistics, losses and metrics stay fp32"},
+      {"channels_last", T::kBool, "false",
+       "channels_last (NHWC) weights and images; slower on the CPU (docs/performance.md)"},
+      {"cudnn.benchmark", T::kBool, "true", "CUDA: let cuDNN time and pick convolution algorithms"},
+      {"cudnn.deterministic", T::kBool, "false",
+       "CUDA: deterministic cuDNN algorithms only (turns cudnn.benchmark off)"},
 
       {"network.backbone", T::kString, "vgg16_largefov",
        "vgg16_largefov, resnet18, resnet34, resnet50, resnet101"},

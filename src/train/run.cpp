@@ -100,8 +100,21 @@ EvalLoaderOptions eval_loader_options(const Config& config) {
       .normalize(normalize_options(config));
 }
 
+ExecutionOptions execution_options(const Config& config) {
+  const torch::Device device = resolve_device(config.get_string("device"), "device");
+  const Precision precision = parse_precision(config.get_string("precision"), "precision");
+  check_precision(precision, device, "precision");
+  return ExecutionOptions()
+      .device(device)
+      .precision(precision)
+      .channels_last(config.get_bool("channels_last"))
+      .cudnn_benchmark(config.get_bool("cudnn.benchmark"))
+      .deterministic(config.get_bool("cudnn.deterministic"));
+}
+
 TrainOptions train_options(const Config& config) {
   return TrainOptions()
+      .execution(execution_options(config))
       .steps(config.get_int("train.steps"))
       .seed(config.get_int("seed"))
       .poly_power(config.get_double("train.poly_power"))
@@ -161,8 +174,10 @@ RunResults train_from_config(const Config& config, TrainObserver& observer,
   }
   save_weights(paths.weights(), *net, {{"config", config_yaml}});
 
-  RunResults results = results_of(config, evaluate(*net, test_set, eval_loader_options(config)));
-  const auto sample = test_set->get(0).image;
+  const ExecutionOptions execution = execution_options(config);
+  RunResults results =
+      results_of(config, evaluate(*net, test_set, eval_loader_options(config), execution));
+  const auto sample = test_set->get(0).image.to(execution.device());
   torch::NoGradGuard no_grad;
   net->eval();
   const auto flops = count_forward_flops([&] { net->forward(sample.unsqueeze(0)); });
@@ -177,10 +192,13 @@ RunResults train_from_config(const Config& config, TrainObserver& observer,
 }
 
 RunResults evaluate_from_config(const Config& config, const std::string& weights) {
+  const ExecutionOptions execution = execution_options(config);
   MultiTaskNet net(network_options_from_config(config));
   load_weights(*net, weights);
-  RunResults results = results_of(
-      config, evaluate(*net, dataset_from_config(config, "test"), eval_loader_options(config)));
+  place_network(*net, execution);
+  configure_backends(execution);
+  RunResults results = results_of(config, evaluate(*net, dataset_from_config(config, "test"),
+                                                   eval_loader_options(config), execution));
   results.info["weights"] = weights;
   return results;
 }

@@ -14,6 +14,8 @@
 #include "nddr/data/loader.h"
 #include "nddr/models/multitask_net.h"
 #include "nddr/train/evaluator.h"
+#include "nddr/train/execution.h"
+#include "nddr/train/loss_scaler.h"
 #include "nddr/train/optimizer.h"
 
 namespace nddr {
@@ -36,6 +38,11 @@ struct TrainOptions {
   /// Stop (with a checkpoint) after this step even though `steps` is larger;
   /// 0 = run to the end. Used to test and demonstrate resuming.
   TORCH_ARG(int64_t, stop_after) = 0;
+  /// Device, precision and memory format of the steps (and evaluations).
+  TORCH_ARG(ExecutionOptions, execution) = {};
+  /// Dynamic loss scaling; always on for fp16, optional otherwise (tests).
+  TORCH_ARG(bool, loss_scaling) = false;
+  TORCH_ARG(LossScalerOptions, loss_scaler) = {};
 };
 
 /// What one logged step reports.
@@ -47,6 +54,12 @@ struct StepReport {
   double lr = 0.0;                       ///< base group's current rate
   double images_per_second = 0.0;        ///< since the previous report
   double elapsed_seconds = 0.0;
+  /// Share of the time since the previous report spent waiting for batches.
+  double data_wait_fraction = 0.0;
+  /// With loss scaling: the scale after this step, and whether the step was
+  /// skipped for non-finite gradients.
+  double loss_scale = 0.0;
+  bool skipped = false;
 };
 
 /// Receives progress; the library itself never prints.
@@ -73,8 +86,11 @@ class Trainer {
   int64_t step() const { return step_; }
   const std::vector<ParamGroupInfo>& groups() const { return groups_; }
   torch::optim::SGD& optimizer() { return *optimizer_; }
+  /// The loss scaler when loss scaling is on, else nullptr.
+  const LossScaler* loss_scaler() const { return scaler_ ? &*scaler_ : nullptr; }
 
-  /// One optimisation step on `batch` at step `step` (public for tests).
+  /// One optimisation step on `batch` (on any device: it is moved to the
+  /// trainer's) at step `step` (public for tests and bench).
   StepReport train_step(const Batch& batch, int64_t step);
 
  private:
@@ -86,6 +102,7 @@ class Trainer {
   TrainOptions options_;
   std::vector<ParamGroupInfo> groups_;
   std::unique_ptr<torch::optim::SGD> optimizer_;
+  std::optional<LossScaler> scaler_;
   int64_t step_ = 0;
 };
 
