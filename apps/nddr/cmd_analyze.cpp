@@ -20,6 +20,9 @@ struct AnalyzeFusionCommand {
 
   void run() const {
     const Config loaded = config.load();
+    // No network runs here (the analysis reads the weights file), but the
+    // device keys are checked as in every other subcommand.
+    execution_options(loaded);
     const RunPaths paths = run_paths(loaded);
     const std::string weights_file = weights.empty() ? paths.weights() : weights;
     const std::string output_dir = output.empty() ? paths.dir : output;

@@ -7,11 +7,14 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <numeric>
+#include <optional>
 
 #include "commands.h"
 #include "config_options.h"
+#include "device_peaks.h"
 #include "nddr/config/network_config.h"
 #include "nddr/data/loader.h"
+#include "nddr/models/flops.h"
 #include "nddr/models/fold_batchnorm.h"
 #include "nddr/train/run.h"
 #include "nddr/util/error.h"
@@ -81,25 +84,39 @@ struct Timing {
   double mean_ms = 0.0;
   double images_per_second = 0.0;
   double peak_rss_mib = 0.0;
+  /// CUDA: the caching allocator's peak during this phase; -1 on the CPU.
+  double peak_device_memory_mib = -1.0;
+  /// Achieved TFLOP/s from the counted FLOPs per iteration and the mean time.
+  double tflops = 0.0;
+  /// tflops over the device's peak at this precision; absent when unknown.
+  std::optional<double> mfu;
 };
 
 void to_json(nlohmann::json& out, const Timing& timing) {
   out = {{"median_ms", timing.median_ms},
          {"mean_ms", timing.mean_ms},
          {"images_per_second", timing.images_per_second},
-         {"peak_rss_mib", timing.peak_rss_mib}};
+         {"peak_rss_mib", timing.peak_rss_mib},
+         {"peak_device_memory_mib", timing.peak_device_memory_mib},
+         {"tflops", timing.tflops},
+         {"mfu", timing.mfu ? nlohmann::json(*timing.mfu) : nlohmann::json()}};
 }
 
 // Runs `body` warmup + iters times and summarises the timed iterations;
-// images/s is batch over the mean time.
+// images/s is batch over the mean time. Each iteration ends with the
+// device's queue drained, so CUDA times are the work's, not the launch's.
 template <typename Body>
-Timing time_iterations(int64_t warmup, int64_t iters, int64_t batch, Body&& body) {
+Timing time_iterations(int64_t warmup, int64_t iters, int64_t batch, const torch::Device& device,
+                       Body&& body) {
   using Clock = std::chrono::steady_clock;
   for (int64_t i = 0; i < warmup; ++i) body(i);
+  synchronize(device);
+  if (device.is_cuda()) compat::reset_peak_device_memory(device.index());
   std::vector<double> ms;
   for (int64_t i = 0; i < iters; ++i) {
     const auto start = Clock::now();
     body(warmup + i);
+    synchronize(device);
     ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - start).count());
   }
   std::sort(ms.begin(), ms.end());
@@ -109,7 +126,16 @@ Timing time_iterations(int64_t warmup, int64_t iters, int64_t batch, Body&& body
   timing.mean_ms = std::accumulate(ms.begin(), ms.end(), 0.0) / static_cast<double>(ms.size());
   timing.images_per_second = static_cast<double>(batch) * 1000.0 / timing.mean_ms;
   timing.peak_rss_mib = peak_rss_mib();
+  if (device.is_cuda()) {
+    timing.peak_device_memory_mib =
+        static_cast<double>(compat::peak_device_memory(device.index())) / (1024.0 * 1024.0);
+  }
   return timing;
+}
+
+void add_throughput(Timing& timing, double flop_per_iteration, std::optional<double> peak) {
+  timing.tflops = flop_per_iteration / (timing.mean_ms * 1e-3) / 1e12;
+  if (peak) timing.mfu = timing.tflops / *peak;
 }
 
 struct BenchCommand {
@@ -121,11 +147,18 @@ struct BenchCommand {
   int64_t iters = 10;
   CLI::Option* threads = nullptr;
   int64_t thread_count = 0;
+  double peak_override = 0.0;
+  bool data_only = false;
   bool json = false;
 
   void run() {
     if (threads->count() > 0) config.overrides.push_back("threads=" + std::to_string(thread_count));
     const Config loaded = config.load();
+    if (peak_override < 0.0) throw Error("--peak-tflops must be > 0");
+    if (data_only) {
+      run_loader(loaded);
+      return;
+    }
     if (warmup < 0) throw Error("--warmup must be >= 0, got " + std::to_string(warmup));
     if (iters < 1) throw Error("--iters must be >= 1, got " + std::to_string(iters));
     if ((height > 0) != (width > 0)) throw Error("--height and --width must be given together");
@@ -138,6 +171,7 @@ struct BenchCommand {
       width = image.size(2);
     }
 
+    const ExecutionOptions execution = execution_options(loaded);
     torch::manual_seed(static_cast<uint64_t>(loaded.get_int("seed")));
     MultiTaskNet net(network_options_from_config(loaded));
     auto samples = std::make_shared<RandomSamples>(net->tasks(), batch, height, width);
@@ -146,27 +180,48 @@ struct BenchCommand {
     Batch input = collate(items, net->tasks());
     const TrainLoaderOptions loader = train_loader_options(loaded);
     input.images = normalize(input.images, loader.normalize());
+    place_network(*net, execution);
+    configure_backends(execution);
+    input = to_device(input, execution);
+    // Forward MACs counted once (the count depends on shapes only). FLOPs =
+    // 2 MACs; a train step counts as 3 forwards (backward ~ 2 forwards).
+    const double forward_flop = [&] {
+      torch::NoGradGuard no_grad;
+      net->eval();
+      return 2.0 *
+             static_cast<double>(count_forward_flops([&] { net->forward(input.images); }).macs);
+    }();
+    const std::string name = device_name(execution.device());
+    const std::optional<double> peak = peak_override > 0.0
+                                           ? std::optional<double>(peak_override)
+                                           : peak_tflops(name, execution.precision());
 
     // Inference first: the process's peak RSS only grows, so the inference
     // figure is not masked by the train step's gradients and optimizer state.
     net->eval();
-    const Timing inference = time_iterations(warmup, iters, batch, [&](int64_t) {
+    Timing inference = time_iterations(warmup, iters, batch, execution.device(), [&](int64_t) {
       torch::NoGradGuard no_grad;
+      const PrecisionScope precision(execution);
       net->forward(input.images);
     });
+    add_throughput(inference, forward_flop, peak);
     // What `nddr eval` and `predict` run: BatchNorm folded into the convs.
-    const Timing inference_folded = [&] {
+    Timing inference_folded = [&] {
       MultiTaskNet folded = batchnorm_folded(*net);
-      return time_iterations(warmup, iters, batch, [&](int64_t) {
+      return time_iterations(warmup, iters, batch, execution.device(), [&](int64_t) {
         torch::NoGradGuard no_grad;
+        const PrecisionScope precision(execution);
         folded->forward(input.images);
       });
     }();
+    add_throughput(inference_folded, forward_flop, peak);
     const TrainOptions options = train_options(loaded).run_dir("");
     Trainer trainer(net, samples, loader, options);
     // Steps wrap within train.steps so the poly schedule stays defined.
-    const Timing train = time_iterations(
-        warmup, iters, batch, [&](int64_t i) { trainer.train_step(input, i % options.steps()); });
+    Timing train = time_iterations(warmup, iters, batch, execution.device(), [&](int64_t i) {
+      trainer.train_step(input, i % options.steps());
+    });
+    add_throughput(train, 3.0 * forward_flop, peak);
 
     nlohmann::json report = {
         {"config", loaded.get_string("name")},
@@ -177,6 +232,12 @@ struct BenchCommand {
         {"height", height},
         {"width", width},
         {"threads", torch::get_num_threads()},
+        {"device", execution.device().str()},
+        {"device_name", name},
+        {"precision", to_string(execution.precision())},
+        {"channels_last", execution.channels_last()},
+        {"forward_gflop", forward_flop / 1e9},
+        {"peak_tflops", peak ? nlohmann::json(*peak) : nlohmann::json()},
         {"warmup", warmup},
         {"iters", iters},
         {"inference", inference},
@@ -190,6 +251,34 @@ struct BenchCommand {
     print_text(report);
   }
 
+  // The loader alone: data.train through the training loader (workers,
+  // augmentation, normalisation, collation), no network.
+  void run_loader(const Config& loaded) const {
+    const auto dataset = dataset_from_config(loaded, "train");
+    const TrainLoaderOptions options =
+        train_loader_options(loaded).tasks(tasks_from_config(loaded));
+    TrainLoader loader(dataset, options);
+    const Timing timing =
+        time_iterations(warmup, iters, options.batch_size(), torch::Device(torch::kCPU),
+                        [&](int64_t) { loader.next(); });
+    const nlohmann::json report = {{"config", loaded.get_string("name")},
+                                   {"dataset", dataset->describe()},
+                                   {"batch", options.batch_size()},
+                                   {"workers", options.workers()},
+                                   {"prefetch", options.prefetch()},
+                                   {"warmup", warmup},
+                                   {"iters", iters},
+                                   {"loader", timing}};
+    if (json) {
+      std::cout << report.dump() << "\n";
+      return;
+    }
+    std::cout << "loader: " << report["dataset"].get<std::string>() << ", batch "
+              << options.batch_size() << ", " << options.workers() << " worker(s)\n"
+              << std::fixed << std::setprecision(2) << "median ms/batch " << timing.median_ms
+              << ", mean " << timing.mean_ms << ", " << timing.images_per_second << " images/s\n";
+  }
+
   static void print_text(const nlohmann::json& report) {
     std::cout << "network: " << report["backbone"].get<std::string>() << " x"
               << report["network_width"].get<double>() << ", fusion "
@@ -197,9 +286,16 @@ struct BenchCommand {
               << "input: batch " << report["batch"] << " x 3x" << report["height"] << "x"
               << report["width"] << ", " << report["threads"] << " thread(s), " << report["warmup"]
               << " warmup + " << report["iters"] << " timed iterations\n"
+              << "device: " << report["device"].get<std::string>() << " ("
+              << report["device_name"].get<std::string>() << "), "
+              << report["precision"].get<std::string>()
+              << (report["channels_last"].get<bool>() ? ", channels_last" : "") << ", "
+              << std::setprecision(1) << std::fixed << report["forward_gflop"].get<double>()
+              << " GFLOP per forward\n"
               << std::left << std::setw(17) << "" << std::right << std::setw(11) << "median ms"
               << std::setw(11) << "mean ms" << std::setw(11) << "images/s" << std::setw(15)
-              << "peak RSS MiB"
+              << "peak RSS MiB" << std::setw(10) << "TFLOP/s" << std::setw(8) << "MFU"
+              << std::setw(16) << "device MiB"
               << "\n"
               << std::fixed;
     for (const char* phase : {"inference", "inference_folded", "train_step"}) {
@@ -211,7 +307,21 @@ struct BenchCommand {
                 << std::setw(15);
       const double rss = timing["peak_rss_mib"].get<double>();
       if (std::isfinite(rss)) {
-        std::cout << rss << "\n";
+        std::cout << rss;
+      } else {
+        std::cout << "n/a";
+      }
+      std::cout << std::setprecision(3) << std::setw(10) << timing["tflops"].get<double>()
+                << std::setw(8);
+      if (timing["mfu"].is_number()) {
+        std::cout << std::setprecision(1) << 100.0 * timing["mfu"].get<double>() << "%";
+      } else {
+        std::cout << "n/a";
+      }
+      const double device_mib = timing["peak_device_memory_mib"].get<double>();
+      std::cout << std::setprecision(0) << std::setw(15);
+      if (device_mib >= 0.0) {
+        std::cout << device_mib << "\n";
       } else {
         std::cout << "n/a"
                   << "\n";
@@ -237,6 +347,10 @@ void add_bench_command(CLI::App& app) {
   command->threads = sub->add_option("--threads", command->thread_count,
                                      "LibTorch threads (default: the config's threads key; 0 = "
                                      "$NDDR_THREADS or all cores)");
+  sub->add_option("--peak-tflops", command->peak_override,
+                  "the device's peak TFLOP/s for MFU (default: a table keyed by device name)");
+  sub->add_flag("--data", command->data_only,
+                "time the training loader alone (data.train, no network), in images/s");
   sub->add_flag("--json", command->json, "print the measurements as one JSON object");
   sub->callback([command] { command->run(); });
 }

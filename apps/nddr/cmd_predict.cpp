@@ -70,9 +70,12 @@ struct PredictCommand {
     const Config loaded = config.load();
     check_images(images);
     const std::string path = weights.empty() ? run_paths(loaded).weights() : weights;
+    const ExecutionOptions execution = execution_options(loaded);
     MultiTaskNet net(network_options_from_config(loaded));
     load_weights(*net, path);
     fold_batchnorm(*net);  // also sets eval mode
+    place_network(*net, execution);
+    configure_backends(execution);
     const NormalizeOptions normalize_options = eval_loader_options(loaded).normalize();
     fs::create_directories(output);
 
@@ -81,7 +84,13 @@ struct PredictCommand {
     for (const auto& image_path : images) {
       const torch::Tensor image = image_to_float(read_image(image_path, 3));
       const int64_t height = image.size(1), width = image.size(2);
-      const auto outputs = net->forward(normalize(image, normalize_options).unsqueeze(0));
+      const Batch input{normalize(image, normalize_options).unsqueeze(0), {}};
+      std::map<std::string, torch::Tensor> outputs;
+      {
+        const PrecisionScope precision(execution);
+        outputs = net->forward(to_device(input, execution).images);
+      }
+      for (auto& item : outputs) item.second = item.second.to(torch::kCPU, torch::kFloat);
       const std::string stem = (fs::path(output) / fs::path(image_path).stem()).string();
       // Every output is computed before the first is written: a failure
       // leaves no partial set of files for this image.

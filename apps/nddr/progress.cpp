@@ -53,8 +53,8 @@ void ProgressPrinter::on_step(const StepReport& report) {
   line << label_ << " [" << std::string(filled, '#') << std::string(kBarWidth - filled, '.') << "] "
        << report.step << "/" << report.steps << std::fixed << std::setprecision(3);
   for (const auto& loss : report.losses) line << " " << loss.first << " " << loss.second;
-  line << std::setprecision(1) << " | " << report.images_per_second << " img/s | ETA "
-       << format_duration(eta);
+  line << std::setprecision(1) << " | " << report.images_per_second << " img/s, "
+       << 100.0 * report.data_wait_fraction << "% data wait | ETA " << format_duration(eta);
   if (interactive_) {
     std::cerr << "\r\033[K" << line.str() << std::flush;
     line_open_ = report.step < report.steps;

@@ -4,14 +4,22 @@
 // internal TorchScript tracer API (torch/csrc/jit/frontend/tracer.h), which
 // has no stability promise: the same declarations exist in 1.13 and 2.x today.
 
+#include <ATen/autocast_mode.h>
 #include <torch/csrc/jit/api/module.h>
 #include <torch/csrc/jit/frontend/tracer.h>
 #include <torch/torch.h>
 #include <torch/version.h>
 
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <vector>
+
+// Only LibTorch builds with CUDA ship libc10_cuda; CMake defines this when the
+// found LibTorch has it (the Debian 1.13 package does not).
+#if defined(NDDR_WITH_CUDA)
+#include <c10/cuda/CUDACachingAllocator.h>
+#endif
 
 namespace nddr::compat {
 
@@ -69,6 +77,90 @@ inline torch::jit::Module trace_module(
   module.type()->addMethod(
       unit->create_function(c10::QualifiedName(*module.type()->name(), "forward"), graph));
   return module;
+}
+
+/// Autocast for one device type while in scope (the C++ side of
+/// torch.autocast): 2.x keys the state by device type, 1.13 has one set of
+/// functions per device. Restores the previous state; the outermost guard
+/// clears the cast-weight cache, as torch.autocast's exit does.
+class AutocastGuard {
+ public:
+  AutocastGuard(c10::DeviceType device_type, at::ScalarType dtype) : device_type_(device_type) {
+#if TORCH_VERSION_MAJOR >= 2
+    previous_enabled_ = at::autocast::is_autocast_enabled(device_type);
+    previous_dtype_ = at::autocast::get_autocast_dtype(device_type);
+    at::autocast::set_autocast_enabled(device_type, true);
+    at::autocast::set_autocast_dtype(device_type, dtype);
+#else
+    TORCH_CHECK(device_type == c10::DeviceType::CPU || device_type == c10::DeviceType::CUDA,
+                "AutocastGuard: no autocast for device type ", device_type);
+    const bool cuda = device_type == c10::DeviceType::CUDA;
+    previous_enabled_ = cuda ? at::autocast::is_enabled() : at::autocast::is_cpu_enabled();
+    previous_dtype_ =
+        cuda ? at::autocast::get_autocast_gpu_dtype() : at::autocast::get_autocast_cpu_dtype();
+    if (cuda) {
+      at::autocast::set_enabled(true);
+      at::autocast::set_autocast_gpu_dtype(dtype);
+    } else {
+      at::autocast::set_cpu_enabled(true);
+      at::autocast::set_autocast_cpu_dtype(dtype);
+    }
+#endif
+    at::autocast::increment_nesting();
+  }
+
+  ~AutocastGuard() {
+    if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+#if TORCH_VERSION_MAJOR >= 2
+    at::autocast::set_autocast_enabled(device_type_, previous_enabled_);
+    at::autocast::set_autocast_dtype(device_type_, previous_dtype_);
+#else
+    if (device_type_ == c10::DeviceType::CUDA) {
+      at::autocast::set_enabled(previous_enabled_);
+      at::autocast::set_autocast_gpu_dtype(previous_dtype_);
+    } else {
+      at::autocast::set_cpu_enabled(previous_enabled_);
+      at::autocast::set_autocast_cpu_dtype(previous_dtype_);
+    }
+#endif
+  }
+
+  AutocastGuard(const AutocastGuard&) = delete;
+  AutocastGuard& operator=(const AutocastGuard&) = delete;
+
+ private:
+  c10::DeviceType device_type_;
+  bool previous_enabled_ = false;
+  at::ScalarType previous_dtype_ = at::kFloat;
+};
+
+/// True when this LibTorch was built with CUDA support (whether or not a GPU
+/// is present).
+constexpr bool kWithCuda =
+#if defined(NDDR_WITH_CUDA)
+    true;
+#else
+    false;
+#endif
+
+/// Peak bytes the caching allocator has handed out on CUDA device `index`
+/// since the last reset_peak_device_memory; -1 where this build has no CUDA.
+inline int64_t peak_device_memory(c10::DeviceIndex index) {
+#if defined(NDDR_WITH_CUDA)
+  const auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(index);
+  return stats.allocated_bytes[0].peak;  // [0]: the aggregate over pool kinds
+#else
+  (void)index;
+  return -1;
+#endif
+}
+
+inline void reset_peak_device_memory(c10::DeviceIndex index) {
+#if defined(NDDR_WITH_CUDA)
+  c10::cuda::CUDACachingAllocator::resetPeakStats(index);
+#else
+  (void)index;
+#endif
 }
 
 }  // namespace nddr::compat

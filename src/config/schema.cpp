@@ -37,6 +37,16 @@ const std::vector<KeySpec>& config_schema() {
        between(-9.2e18, 9.2e18)},
       {"threads", T::kInt, "0", "LibTorch intra-op threads (0 = $NDDR_THREADS or all cores)",
        between(0, static_cast<double>(max_thread_count()))},
+      {"device", T::kString, "auto",
+       "where networks run: auto (cuda:0 when CUDA is available, else cpu), cpu, cuda, cuda:N"},
+      {"precision", T::kString, "fp32",
+       "fp32, bf16 (autocast, CUDA and CPU) or fp16 (autocast + dynamic loss scaling, CUDA); "
+       "weights, BN statistics, losses and metrics stay fp32"},
+      {"channels_last", T::kBool, "false",
+       "channels_last (NHWC) weights and images; slower on the CPU (docs/performance.md)"},
+      {"cudnn.benchmark", T::kBool, "true", "CUDA: let cuDNN time and pick convolution algorithms"},
+      {"cudnn.deterministic", T::kBool, "false",
+       "CUDA: deterministic cuDNN algorithms only (turns cudnn.benchmark off)"},
 
       {"network.backbone", T::kString, "vgg16_largefov",
        "vgg16_largefov, resnet18, resnet34, resnet50, resnet101"},

@@ -48,7 +48,8 @@ EvalLoader::EvalLoader(std::shared_ptr<const Dataset> dataset, EvalLoaderOptions
   options_.tasks(resolve_loader_tasks(*dataset_, options_.tasks()));
   num_batches_ = (dataset_->size() + options_.batch_size() - 1) / options_.batch_size();
   auto produce = [dataset = dataset_, options = options_](int64_t number) {
-    return load_eval_batch(*dataset, options, number);
+    Batch batch = load_eval_batch(*dataset, options, number);
+    return options.pin_memory() ? pin_batch(std::move(batch)) : batch;
   };
   prefetcher_ = std::make_unique<detail::Prefetcher>(produce, 0, num_batches_, options_.workers(),
                                                      options_.prefetch());

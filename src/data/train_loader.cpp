@@ -73,6 +73,12 @@ Batch load_train_batch(const Dataset& dataset, const TrainLoaderOptions& options
   return collate(samples, tasks);
 }
 
+Batch pin_batch(Batch batch) {
+  batch.images = batch.images.pin_memory();
+  for (auto& item : batch.targets) item.second = item.second.pin_memory();
+  return batch;
+}
+
 TrainLoader::TrainLoader(std::shared_ptr<const Dataset> dataset, TrainLoaderOptions options)
     : dataset_(std::move(dataset)), options_(std::move(options)), step_(options_.start_step()) {
   TORCH_CHECK(dataset_, "TrainLoader: null dataset");
@@ -82,7 +88,8 @@ TrainLoader::TrainLoader(std::shared_ptr<const Dataset> dataset, TrainLoaderOpti
   options_.tasks(resolve_loader_tasks(*dataset_, options_.tasks()));
   // The workers share copies of the dataset pointer and options, not `this`.
   auto produce = [dataset = dataset_, options = options_](int64_t step) {
-    return load_train_batch(*dataset, options, step);
+    Batch batch = load_train_batch(*dataset, options, step);
+    return options.pin_memory() ? pin_batch(std::move(batch)) : batch;
   };
   prefetcher_ = std::make_unique<detail::Prefetcher>(produce, step_, -1, options_.workers(),
                                                      options_.prefetch());

@@ -4,6 +4,7 @@
 
 #include "nddr/io/atomic_file.h"
 #include "nddr/io/checksum.h"
+#include "nddr/train/execution.h"
 #include "nddr/util/error.h"
 
 namespace nddr {
@@ -27,12 +28,12 @@ std::string serialize(torch::serialize::OutputArchive& archive) {
   return bytes;
 }
 
-torch::serialize::InputArchive open_archive(const std::string& path) {
+torch::serialize::InputArchive open_archive(const std::string& path, const torch::Device& device) {
   std::ifstream probe(path, std::ios::binary);
   if (!probe) throw Error("cannot read checkpoint '" + path + "'");
   torch::serialize::InputArchive archive;
   try {
-    archive.load_from(path);
+    archive.load_from(path, device);
   } catch (const c10::Error& e) {
     throw Error("checkpoint '" + path +
                 "' is not a readable nddr checkpoint: " + e.what_without_backtrace());
@@ -42,8 +43,9 @@ torch::serialize::InputArchive open_archive(const std::string& path) {
 
 // The archive holding model, optimizer and state: the verified payload, or
 // the file itself for an old checkpoint.
-torch::serialize::InputArchive open_contents(const std::string& path) {
-  auto outer = open_archive(path);
+torch::serialize::InputArchive open_contents(const std::string& path,
+                                             const torch::Device& device = torch::kCPU) {
+  auto outer = open_archive(path, device);
   c10::IValue payload;
   c10::IValue stored_crc;
   try {
@@ -59,7 +61,7 @@ torch::serialize::InputArchive open_contents(const std::string& path) {
                   " (a changed or damaged byte)");
     }
     torch::serialize::InputArchive contents;
-    contents.load_from(static_cast<const char*>(bytes.data_ptr()), bytes.nbytes());
+    contents.load_from(static_cast<const char*>(bytes.data_ptr()), bytes.nbytes(), device);
     return contents;
   } catch (const c10::Error& e) {
     throw Error("checkpoint '" + path + "' is damaged: " + e.what_without_backtrace());
@@ -77,6 +79,11 @@ CheckpointState read_state(torch::serialize::InputArchive& archive, const std::s
     state.seed = seed.toInt();
     state.config_yaml = config.toStringRef();
     if (archive.try_read("skipped_steps", skipped)) state.skipped_steps = skipped.toInt();
+    c10::IValue scale, growth_tracker;
+    if (archive.try_read("loss_scale", scale) &&
+        archive.try_read("loss_scale_growth_tracker", growth_tracker)) {
+      state.loss_scaler = LossScalerState{scale.toDouble(), growth_tracker.toInt()};
+    }
   } catch (const c10::Error& e) {
     throw Error("checkpoint '" + path +
                 "' lacks its state (step, seed, config): " + e.what_without_backtrace());
@@ -118,6 +125,10 @@ void save_checkpoint(const std::string& path, torch::nn::Module& net,
   contents.write("seed", c10::IValue(state.seed));
   contents.write("config", c10::IValue(state.config_yaml));
   contents.write("skipped_steps", c10::IValue(state.skipped_steps));
+  if (state.loss_scaler) {
+    contents.write("loss_scale", c10::IValue(state.loss_scaler->scale));
+    contents.write("loss_scale_growth_tracker", c10::IValue(state.loss_scaler->growth_tracker));
+  }
   std::string bytes = serialize(contents);
   const torch::Tensor payload =
       torch::from_blob(bytes.data(), {static_cast<int64_t>(bytes.size())}, torch::kByte);
@@ -139,7 +150,7 @@ void save_checkpoint(const std::string& path, torch::nn::Module& net,
 
 CheckpointState load_checkpoint(const std::string& path, torch::nn::Module& net,
                                 torch::optim::Optimizer& optimizer, torch::nn::Module* weighting) {
-  auto archive = open_contents(path);
+  auto archive = open_contents(path, device_of(net));
   const CheckpointState state = read_state(archive, path);
   const auto expected = shapes_of(net);
   try {

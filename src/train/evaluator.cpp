@@ -5,10 +5,11 @@
 namespace nddr {
 
 Evaluation evaluate(MultiTaskNetImpl& net, std::shared_ptr<const Dataset> dataset,
-                    const EvalLoaderOptions& options) {
+                    const EvalLoaderOptions& options, const ExecutionOptions& execution) {
   const auto start = std::chrono::steady_clock::now();
+  const ExecutionOptions run = ExecutionOptions(execution).device(device_of(net));
   EvalLoaderOptions loader_options = options;
-  loader_options.tasks(net.tasks());
+  loader_options.tasks(net.tasks()).pin_memory(run.device().is_cuda());
   EvalLoader loader(std::move(dataset), loader_options);
 
   std::map<std::string, std::unique_ptr<MetricAccumulator>> accumulators;
@@ -19,15 +20,19 @@ Evaluation evaluate(MultiTaskNetImpl& net, std::shared_ptr<const Dataset> datase
   torch::NoGradGuard no_grad;
   Evaluation evaluation;
   while (auto batch = loader.next()) {
-    const auto outputs = net.forward(batch->images);
+    const torch::Tensor images = to_device(Batch{batch->images, {}}, run).images;
+    std::map<std::string, torch::Tensor> outputs;
+    {
+      const PrecisionScope precision(run);
+      outputs = net.forward(images);
+    }
     torch::Tensor non_finite = torch::zeros({batch->images.size(0)}, torch::kBool);
     for (const auto& task : net.tasks()) {
-      torch::Tensor output = outputs.at(task.name);
+      torch::Tensor output = outputs.at(task.name).to(torch::kFloat);
       non_finite |= (~torch::isfinite(output)).flatten(1).any(1).to(torch::kCPU);
-      if (is_dense(task.kind)) {
-        output = upsample_to(output, batch->images.size(2), batch->images.size(3));
-      }
-      accumulators.at(task.name)->add(output, batch->targets.at(task.name));
+      if (is_dense(task.kind)) output = upsample_to(output, images.size(2), images.size(3));
+      accumulators.at(task.name)->add(output.to(torch::kCPU).contiguous(),
+                                      batch->targets.at(task.name));
     }
     evaluation.images += batch->images.size(0);
     evaluation.non_finite_images += non_finite.sum().item<int64_t>();

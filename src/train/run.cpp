@@ -130,12 +130,25 @@ EvalLoaderOptions eval_loader_options(const Config& config) {
       .normalize(normalize_options(config));
 }
 
+ExecutionOptions execution_options(const Config& config) {
+  const torch::Device device = resolve_device(config.get_string("device"), "device");
+  const Precision precision = parse_precision(config.get_string("precision"), "precision");
+  check_precision(precision, device, "precision");
+  return ExecutionOptions()
+      .device(device)
+      .precision(precision)
+      .channels_last(config.get_bool("channels_last"))
+      .cudnn_benchmark(config.get_bool("cudnn.benchmark"))
+      .deterministic(config.get_bool("cudnn.deterministic"));
+}
+
 TrainOptions train_options(const Config& config) {
   const auto betas = config.get_double_list("train.betas");
   if (betas.size() != 2) {
     throw Error("train.betas must hold two numbers, got " + std::to_string(betas.size()));
   }
   return TrainOptions()
+      .execution(execution_options(config))
       .steps(config.get_int("train.steps"))
       .seed(config.get_int("seed"))
       .schedule(schedule_options(config))
@@ -234,10 +247,11 @@ RunResults train_from_config(const Config& config, TrainObserver& observer,
   }
   save_weights(paths.weights(), *net, {{"config", config_yaml}});
 
-  const Evaluation evaluation = evaluate(*net, test_set, eval_loader_options(config));
+  const ExecutionOptions execution = execution_options(config);
+  const Evaluation evaluation = evaluate(*net, test_set, eval_loader_options(config), execution);
   if (tensorboard) tensorboard->on_evaluation(trainer.step(), evaluation);
   RunResults results = results_of(config, evaluation);
-  const auto sample = test_set->get(0).image;
+  const auto sample = test_set->get(0).image.to(execution.device());
   torch::NoGradGuard no_grad;
   net->eval();
   const auto flops = count_forward_flops([&] { net->forward(sample.unsqueeze(0)); });
@@ -252,11 +266,14 @@ RunResults train_from_config(const Config& config, TrainObserver& observer,
 }
 
 RunResults evaluate_from_config(const Config& config, const std::string& weights) {
+  const ExecutionOptions execution = execution_options(config);
   MultiTaskNet net(network_options_from_config(config));
   load_weights(*net, weights);
   fold_batchnorm(*net);  // inference only: same outputs, fewer ops
-  RunResults results = results_of(
-      config, evaluate(*net, dataset_from_config(config, "test"), eval_loader_options(config)));
+  place_network(*net, execution);
+  configure_backends(execution);
+  RunResults results = results_of(config, evaluate(*net, dataset_from_config(config, "test"),
+                                                   eval_loader_options(config), execution));
   results.info["weights"] = weights;
   return results;
 }

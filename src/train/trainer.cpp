@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "nddr/compat.h"
 #include "nddr/io/atomic_file.h"
 #include "nddr/tasks/losses.h"
 #include "nddr/train/checkpoint.h"
@@ -77,8 +78,15 @@ Trainer::Trainer(MultiTaskNet net, std::shared_ptr<const Dataset> train_set,
       options_(std::move(options)) {
   if (options_.steps() < 1) throw Error("train.steps must be >= 1");
   loader_options_.tasks(net_->tasks()).seed(static_cast<uint64_t>(options_.seed()));
+  const ExecutionOptions& execution = options_.execution();
+  check_precision(execution.precision(), execution.device());
+  configure_backends(execution);
+  loader_options_.pin_memory(execution.device().is_cuda());
   validate(options_.schedule(), options_.steps());
+  // Before the optimizer exists, so its state is created on the device.
+  place_network(*net_, execution);
   weighting_ = make_weighting(options_.weighting(), static_cast<int64_t>(net_->tasks().size()));
+  weighting_->to(execution.device());
   if (weighting_->mode() != "parameters") {
     throw Error("train.weighting_options.mode '" + weighting_->mode() +
                 "' is not available in the trainer yet: the network does not expose its shared "
@@ -88,6 +96,9 @@ Trainer::Trainer(MultiTaskNet net, std::shared_ptr<const Dataset> train_set,
     if (parameter.requires_grad()) parameters_.push_back(parameter);
   }
   optimizer_ = make_optimizer(*net_, options_.optimizer(), groups_, weighting_->parameters());
+  if (options_.loss_scaling() || execution.precision() == Precision::kFp16) {
+    scaler_.emplace(options_.loss_scaler());
+  }
 }
 
 void Trainer::resume_from(const std::string& checkpoint_path) {
@@ -101,12 +112,15 @@ void Trainer::resume_from(const std::string& checkpoint_path) {
   step_ = state.step;
   skipped_steps_ = state.skipped_steps;
   checkpoint_step_ = state.step;
+  if (scaler_ && state.loss_scaler) scaler_->set_state(*state.loss_scaler);
   if (!options_.run_dir().empty()) truncate_log(options_.run_dir() + "/log.jsonl", step_);
 }
 
-StepReport Trainer::train_step(const Batch& batch, int64_t step) {
+StepReport Trainer::train_step(const Batch& host_or_device_batch, int64_t step) {
   seed_step(options_.seed(), step);
   apply_schedule(*optimizer_, groups_, options_.schedule(), step, options_.steps());
+  const ExecutionOptions& execution = options_.execution();
+  const Batch batch = to_device(host_or_device_batch, execution);
   net_->train();
   optimizer_->zero_grad();
   // A skipped step must leave no trace: the forward pass has already moved
@@ -115,38 +129,57 @@ StepReport Trainer::train_step(const Batch& batch, int64_t step) {
   if (options_.skip_non_finite()) {
     for (const auto& buffer : net_->buffers()) buffers_before.push_back(buffer.clone());
   }
-  const auto outputs = net_->forward(batch.images);
-  StepReport report;
-  std::vector<torch::Tensor> losses;
+  std::map<std::string, torch::Tensor> outputs;
+  {
+    const PrecisionScope precision(execution);
+    outputs = net_->forward(batch.images);
+  }
+  // Losses in fp32, outside autocast.
+  std::vector<torch::Tensor> losses;       // weighted by loss_weight, with their graph
+  std::vector<torch::Tensor> task_losses;  // unweighted, detached, for the report
   for (const auto& task : net_->tasks()) {
-    const torch::Tensor& output = outputs.at(task.name);
+    const torch::Tensor output = outputs.at(task.name).to(torch::kFloat);
     torch::Tensor target = batch.targets.at(task.name);
     if (is_dense(task.kind)) {
       target = resize_target_nearest(target, task.kind, output.size(2), output.size(3));
     }
     const torch::Tensor loss = task_loss(task, output, target);
-    report.losses[task.name] = loss.item<double>();
+    task_losses.push_back(loss.detach());
     losses.push_back(task.loss_weight * loss);
   }
   WeightingContext context;
   context.step = step;
   context.seed = options_.seed();
+  if (scaler_) context.loss_scale = scaler_->scale();
   const torch::Tensor total = weighted_backward(*weighting_, losses, parameters_, context);
+  StepReport report;
+  // One device-to-host transfer for every loss.
+  task_losses.push_back(total);
+  const torch::Tensor values = torch::stack(task_losses).to(torch::kCPU, torch::kDouble);
+  const auto* value = compat::const_data<double>(values);
+  for (size_t i = 0; i < net_->tasks().size(); ++i) report.losses[net_->tasks()[i].name] = value[i];
+  report.total_loss = value[net_->tasks().size()];
   for (size_t t = 0; t < weighting_->last_weights().size(); ++t) {
     report.weights[net_->tasks()[t].name] = weighting_->last_weights()[t];
   }
+  // A non-finite loss is divergence whatever the precision; non-finite
+  // gradients under fp16 loss scaling are the scaler's business (it skips
+  // the step and lowers the scale), otherwise divergence too.
   report.non_finite = non_finite_loss(report.losses);
-  if (report.non_finite.empty()) report.non_finite = non_finite_gradient(*net_);
-  if (report.non_finite.empty()) {
-    optimizer_->step();
-  } else if (!buffers_before.empty()) {
+  if (report.non_finite.empty() && scaler_) {
+    report.skipped = !scaler_->step(*optimizer_);
+    report.loss_scale = scaler_->scale();
+  } else if (report.non_finite.empty()) {
+    report.non_finite = non_finite_gradient(*net_);
+    if (report.non_finite.empty()) optimizer_->step();
+  }
+  if (!report.non_finite.empty() && !buffers_before.empty()) {
     torch::NoGradGuard no_grad;
     auto buffers = net_->buffers();
     for (size_t i = 0; i < buffers.size(); ++i) buffers[i].copy_(buffers_before[i]);
   }
   report.step = step + 1;
   report.steps = options_.steps();
-  report.total_loss = total.item<double>();
   report.lr = group_lr(*optimizer_, 0);
   return report;
 }
@@ -158,9 +191,10 @@ void Trainer::save(const std::string& path) {
   if (!bad_weight.empty()) {
     throw DivergenceError(divergence_message(path, step_, bad_weight, checkpoint_step_));
   }
-  save_checkpoint(path, *net_, *optimizer_,
-                  CheckpointState{step_, options_.seed(), options_.config_yaml(), skipped_steps_},
-                  weighting_.get());
+  CheckpointState state{step_, options_.seed(), options_.config_yaml(), skipped_steps_,
+                        std::nullopt};
+  if (scaler_) state.loss_scaler = scaler_->state();
+  save_checkpoint(path, *net_, *optimizer_, state, weighting_.get());
   checkpoint_step_ = step_;
 }
 
@@ -177,8 +211,20 @@ void Trainer::run(TrainObserver& observer, std::shared_ptr<const Dataset> test_s
   const auto start = Clock::now();
   auto last_report = start;
   int64_t images_since_report = 0;
+  double wait_since_report = 0.0;
+  // Waiting for the loader is what the data-wait fraction counts.
+  auto next_host_batch = [&] {
+    const auto asked = Clock::now();
+    Batch batch = loader.next();
+    wait_since_report += seconds_since(asked);
+    return batch;
+  };
+  DeviceFeed feed(options_.execution());
+  if (step_ < end) feed.put(next_host_batch());
   while (step_ < end) {
-    const Batch batch = loader.next();
+    const Batch batch = feed.take();
+    // The next batch's copy overlaps this step on CUDA.
+    if (step_ + 1 < end) feed.put(next_host_batch());
     StepReport report = train_step(batch, step_);
     if (!report.non_finite.empty()) {
       ++skipped_steps_;
@@ -197,23 +243,29 @@ void Trainer::run(TrainObserver& observer, std::shared_ptr<const Dataset> test_s
     const bool last = step_ == end;
     if (step_ % options_.log_every() == 0 || last) {
       report.elapsed_seconds = seconds_since(start);
-      report.images_per_second = images_since_report / std::max(1e-9, seconds_since(last_report));
+      const double interval = std::max(1e-9, seconds_since(last_report));
+      report.images_per_second = images_since_report / interval;
+      report.data_wait_fraction = std::min(1.0, wait_since_report / interval);
       last_report = Clock::now();
       images_since_report = 0;
+      wait_since_report = 0.0;
       observer.on_step(report);
       if (!run_dir.empty()) {
-        append_log(log_path, {{"step", report.step},
-                              {"loss", report.total_loss},
-                              {"task_loss", report.losses},
-                              {"skipped_steps", skipped_steps_},
-                              {"task_weight", report.weights},
-                              {"lr", report.lr},
-                              {"images_per_second", report.images_per_second},
-                              {"elapsed_seconds", report.elapsed_seconds}});
+        nlohmann::json entry = {{"step", report.step},
+                                {"loss", report.total_loss},
+                                {"task_loss", report.losses},
+                                {"task_weight", report.weights},
+                                {"skipped_steps", skipped_steps_},
+                                {"lr", report.lr},
+                                {"images_per_second", report.images_per_second},
+                                {"data_wait_fraction", report.data_wait_fraction},
+                                {"elapsed_seconds", report.elapsed_seconds}};
+        if (scaler_) entry["loss_scale"] = report.loss_scale;
+        append_log(log_path, entry);
       }
     }
     if (test_set && options_.eval_every() > 0 && step_ % options_.eval_every() == 0 && !last) {
-      const Evaluation evaluation = evaluate(*net_, test_set, eval_options);
+      const Evaluation evaluation = evaluate(*net_, test_set, eval_options, options_.execution());
       observer.on_evaluation(step_, evaluation);
       if (!run_dir.empty()) {
         append_log(log_path, {{"step", step_}, {"eval", evaluation.metrics}});

@@ -71,14 +71,16 @@ torch::Tensor weighted_backward(Weighting& weighting, const std::vector<torch::T
   if (!weighting.uses_gradients()) {
     torch::Tensor total =
         weighting.combine(torch::stack(losses), loss_values(losses, context), context);
-    total.backward();
+    (total * context.loss_scale).backward();
     return total.detach();
   }
   if (weighting.mode() != "parameters") {
     throw Error("weighting mode '" + weighting.mode() +
                 "' needs the shared representation: call representation_backward");
   }
-  const auto grads = per_task_gradients(losses, parameters);
+  std::vector<torch::Tensor> scaled_losses;
+  for (const auto& loss : losses) scaled_losses.push_back(loss * context.loss_scale);
+  const auto grads = per_task_gradients(scaled_losses, parameters);
   const auto shared = shared_mask(grads);
   std::vector<torch::Tensor> rows(grads.size());
   for (size_t t = 0; t < grads.size(); ++t) {
@@ -93,11 +95,21 @@ torch::Tensor weighted_backward(Weighting& weighting, const std::vector<torch::T
     }
     rows[t] = torch::cat(flat);
   }
-  torch::Tensor matrix = torch::stack(rows);  // [T, P_shared]
+  // The methods see unscaled gradients: not all of them are scale-equivariant
+  // (Nash-MTL's weights scale as 1/|g|).
+  torch::Tensor matrix = torch::stack(rows) / context.loss_scale;  // [T, P_shared]
   if (context.average) context.average(matrix);
-  const torch::Tensor weights =
-      weighting.gradient_weights(gram_of(matrix), loss_values(losses, context), context);
-  const torch::Tensor direction = weights.to(matrix.options()).matmul(matrix);
+  torch::Tensor direction;
+  torch::Tensor weights;
+  if (torch::isfinite(matrix).all().item<bool>()) {
+    weights = weighting.gradient_weights(gram_of(matrix), loss_values(losses, context), context);
+    direction = weights.to(matrix.options()).matmul(matrix) * context.loss_scale;
+  } else {
+    // An overflowed (fp16) or diverged step: no method is defined on inf or
+    // NaN; the plain sum carries them to the loss scaler or the NaN check.
+    weights = torch::ones({weighting.num_tasks()}, torch::kDouble);
+    direction = matrix.sum(0) * context.loss_scale;
+  }
   int64_t offset = 0;
   for (size_t i = 0; i < parameters.size(); ++i) {
     torch::Tensor grad;

@@ -45,6 +45,9 @@ struct TrainLoaderOptions {
   TORCH_ARG(NormalizeOptions, normalize) = {};
   /// Tasks to batch, checked against the dataset's; empty: all of the dataset's.
   TORCH_ARG(std::vector<TaskSpec>, tasks) = {};
+  /// Workers put batches in page-locked memory, so copies to a CUDA device
+  /// can run asynchronously (needs a CUDA build).
+  TORCH_ARG(bool, pin_memory) = false;
 };
 
 struct EvalLoaderOptions {
@@ -54,6 +57,8 @@ struct EvalLoaderOptions {
   TORCH_ARG(int64_t, prefetch) = 4;
   TORCH_ARG(NormalizeOptions, normalize) = {};
   TORCH_ARG(std::vector<TaskSpec>, tasks) = {};
+  /// As TrainLoaderOptions::pin_memory.
+  TORCH_ARG(bool, pin_memory) = false;
 };
 
 /// The tasks a loader batches: `requested` (or all of the dataset's when
@@ -67,6 +72,9 @@ std::vector<TaskSpec> resolve_loader_tasks(const Dataset& dataset,
 /// [N,1,H,W], classification int64 [N]). A sample lacking a task's target gets
 /// a fully invalid one. Error when the samples' sizes differ.
 Batch collate(const std::vector<Sample>& samples, const std::vector<TaskSpec>& tasks);
+
+/// The batch with every tensor in page-locked host memory.
+Batch pin_batch(Batch batch);
 
 /// The dataset indices of epoch `epoch`, a permutation of [0, size).
 std::vector<int64_t> epoch_permutation(int64_t size, uint64_t seed, int64_t epoch);

@@ -10,7 +10,10 @@
 
 #include <torch/torch.h>
 
+#include <optional>
 #include <string>
+
+#include "nddr/train/loss_scaler.h"
 
 namespace nddr {
 
@@ -19,6 +22,8 @@ struct CheckpointState {
   int64_t seed = 0;
   std::string config_yaml;
   int64_t skipped_steps = 0;  ///< steps skipped as non-finite (train.nan_policy: skip)
+  /// The fp16 loss scaler's state; absent for runs without loss scaling.
+  std::optional<LossScalerState> loss_scaler;
 };
 
 /// `weighting`, when given, is the loss-weighting method's state
@@ -29,7 +34,9 @@ void save_checkpoint(const std::string& path, torch::nn::Module& net,
 
 /// Restores `net`, `optimizer` and `weighting` (built from the same config)
 /// in place; an unreadable, corrupt or mismatched file (a tensor of another
-/// shape) is an Error naming it; after an Error, `net` is not usable.
+/// shape) is an Error naming it; after an Error, `net` is not usable. Tensors
+/// are mapped to the device `net` is on, so a checkpoint written on one
+/// device resumes on any other.
 CheckpointState load_checkpoint(const std::string& path, torch::nn::Module& net,
                                 torch::optim::Optimizer& optimizer,
                                 torch::nn::Module* weighting = nullptr);

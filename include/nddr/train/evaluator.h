@@ -8,6 +8,7 @@
 #include "nddr/data/loader.h"
 #include "nddr/models/multitask_net.h"
 #include "nddr/tasks/metrics.h"
+#include "nddr/train/execution.h"
 
 namespace nddr {
 
@@ -25,7 +26,10 @@ struct Evaluation {
 /// Runs `net` in inference mode over `dataset` (in order, normalised, not
 /// augmented); dense outputs are upsampled bilinearly to the input size before
 /// the metrics, as in the paper. The net's training flag is restored.
+/// The forward pass runs on the net's device at `execution`'s precision and
+/// memory format (its device field is ignored); outputs are upsampled in fp32
+/// there and the metrics accumulate on the CPU, the same way on every device.
 Evaluation evaluate(MultiTaskNetImpl& net, std::shared_ptr<const Dataset> dataset,
-                    const EvalLoaderOptions& options);
+                    const EvalLoaderOptions& options, const ExecutionOptions& execution = {});
 
 }  // namespace nddr

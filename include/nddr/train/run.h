@@ -32,6 +32,10 @@ std::shared_ptr<Dataset> dataset_from_config(const Config& config, const std::st
 TrainLoaderOptions train_loader_options(const Config& config);
 EvalLoaderOptions eval_loader_options(const Config& config);
 TrainOptions train_options(const Config& config);
+/// The device, precision, channels_last and cudnn.* keys; an unknown or
+/// unavailable device, or a precision the device cannot run, is an Error
+/// naming the key.
+ExecutionOptions execution_options(const Config& config);
 
 /// The network of a config, its weights initialised from `seed`, then from
 /// train.init_backbone and train.init_from when given.

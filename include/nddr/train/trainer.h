@@ -14,6 +14,8 @@
 #include "nddr/data/loader.h"
 #include "nddr/models/multitask_net.h"
 #include "nddr/train/evaluator.h"
+#include "nddr/train/execution.h"
+#include "nddr/train/loss_scaler.h"
 #include "nddr/train/optimizer.h"
 #include "nddr/train/schedule.h"
 #include "nddr/weighting/weighting.h"
@@ -46,6 +48,11 @@ struct TrainOptions {
   /// at most max_skipped_steps times in a run.
   TORCH_ARG(bool, skip_non_finite) = false;
   TORCH_ARG(int64_t, max_skipped_steps) = 10;
+  /// Device, precision and memory format of the steps (and evaluations).
+  TORCH_ARG(ExecutionOptions, execution) = {};
+  /// Dynamic loss scaling; always on for fp16, optional otherwise (tests).
+  TORCH_ARG(bool, loss_scaling) = false;
+  TORCH_ARG(LossScalerOptions, loss_scaler) = {};
 };
 
 /// What one logged step reports.
@@ -61,6 +68,12 @@ struct StepReport {
   /// Why the step's update was not applied (a non-finite loss or gradient),
   /// or "" when it was.
   std::string non_finite;
+  /// Share of the time since the previous report spent waiting for batches.
+  double data_wait_fraction = 0.0;
+  /// With loss scaling: the scale after this step, and whether the step was
+  /// skipped for non-finite gradients.
+  double loss_scale = 0.0;
+  bool skipped = false;
 };
 
 /// Receives progress; the library itself never prints.
@@ -95,8 +108,11 @@ class Trainer {
   const std::vector<ParamGroupInfo>& groups() const { return groups_; }
   torch::optim::Optimizer& optimizer() { return *optimizer_; }
   Weighting& weighting() { return *weighting_; }
+  /// The loss scaler when loss scaling is on, else nullptr.
+  const LossScaler* loss_scaler() const { return scaler_ ? &*scaler_ : nullptr; }
 
-  /// One optimisation step on `batch` at step `step` (public for tests).
+  /// One optimisation step on `batch` (on any device: it is moved to the
+  /// trainer's) at step `step` (public for tests and bench).
   StepReport train_step(const Batch& batch, int64_t step);
 
  private:
@@ -110,6 +126,7 @@ class Trainer {
   std::shared_ptr<Weighting> weighting_;
   std::vector<torch::Tensor> parameters_;  // trainable, in named_parameters() order
   std::unique_ptr<torch::optim::Optimizer> optimizer_;
+  std::optional<LossScaler> scaler_;
   int64_t step_ = 0;
   int64_t skipped_steps_ = 0;
   int64_t checkpoint_step_ = -1;  // step of the last checkpoint written or loaded

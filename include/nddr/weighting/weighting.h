@@ -35,6 +35,10 @@ struct WeightingContext {
   /// the per-task gradient matrix before a method sees them, so every rank
   /// computes the same weights.
   std::function<void(torch::Tensor&)> average;
+  /// fp16 loss scaling: the backward pass runs on the losses times this, so
+  /// the gradients written are this times the method's gradients (the loss
+  /// scaler divides them again); weights and returned losses are unscaled.
+  double loss_scale = 1.0;
 };
 
 class Weighting : public torch::nn::Module {
