@@ -100,7 +100,7 @@ TEST(Divergence, NonFiniteLossStopsNamingStepAndTaskAndKeepsTheCheckpoint) {
     // The kept checkpoint is a good one: it loads and holds finite weights.
     MultiTaskNet reloaded(tiny_network());
     std::vector<ParamGroupInfo> groups;
-    auto optimizer = make_sgd(*reloaded, OptimizerOptions(), groups);
+    auto optimizer = make_optimizer(*reloaded, OptimizerOptions(), groups);
     const auto state = load_checkpoint(checkpoint.string(), *reloaded, *optimizer);
     EXPECT_LE(state.step, trainer.step());
     EXPECT_EQ(non_finite_weight(*reloaded), "");
@@ -137,13 +137,13 @@ class CheckpointFaults : public ::testing::Test {
  protected:
   void SetUp() override {
     torch::manual_seed(2);
-    optimizer = make_sgd(*net, OptimizerOptions(), groups);
+    optimizer = make_optimizer(*net, OptimizerOptions(), groups);
   }
   void TearDown() override { inject_disk_full_after(-1); }
 
   MultiTaskNet net{tiny_network()};
   std::vector<ParamGroupInfo> groups;
-  std::unique_ptr<torch::optim::SGD> optimizer;
+  std::unique_ptr<torch::optim::Optimizer> optimizer;
 };
 
 TEST_F(CheckpointFaults, DiskFullKeepsThePreviousCheckpointAndNoTemporary) {
@@ -205,7 +205,7 @@ TEST_F(CheckpointFaults, FlippedBitIsDetectedNamingTheFile) {
     std::ofstream(path, std::ios::binary) << damaged;
     MultiTaskNet other(tiny_network());
     std::vector<ParamGroupInfo> other_groups;
-    auto other_optimizer = make_sgd(*other, OptimizerOptions(), other_groups);
+    auto other_optimizer = make_optimizer(*other, OptimizerOptions(), other_groups);
     try {
       load_checkpoint(path, *other, *other_optimizer);
       ADD_FAILURE() << "a flipped bit at byte " << offset << " was not detected";
@@ -251,10 +251,10 @@ TEST(ResumeCheck, LoadingNeverChangesParameterShapes) {
   wide.head_hidden = 16;
   MultiTaskNet saved(wide);
   std::vector<ParamGroupInfo> groups;
-  auto optimizer = make_sgd(*saved, OptimizerOptions(), groups);
+  auto optimizer = make_optimizer(*saved, OptimizerOptions(), groups);
   save_checkpoint(path, *saved, *optimizer, CheckpointState{1, 3, "", 0});
   MultiTaskNet narrow(tiny_network());
-  auto narrow_optimizer = make_sgd(*narrow, OptimizerOptions(), groups);
+  auto narrow_optimizer = make_optimizer(*narrow, OptimizerOptions(), groups);
   try {
     load_checkpoint(path, *narrow, *narrow_optimizer);
     FAIL() << "a checkpoint of another shape loaded";
