@@ -29,6 +29,8 @@ const std::vector<KeySpec>& config_schema() {
       {"network.head_hidden", T::kInt, "1024", "fc6/fc7 width of dense heads"},
       {"network.head_dilation", T::kInt, "12", "fc6 dilation of dense heads"},
       {"network.head_dropout", T::kDouble, "0.5", "dropout after fc6 and fc7"},
+      {"network.sync_bn", T::kBool, "false",
+       "distributed: BatchNorm statistics over the global batch (SyncBatchNorm)"},
 
       {"tasks", T::kTaskList,
        "[{name: seg, kind: segmentation, channels: 40, loss_weight: 1},"
@@ -71,6 +73,11 @@ const std::vector<KeySpec>& config_schema() {
       {"train.checkpoint_every", T::kInt, "500", "steps between checkpoints (0 = only at the end)"},
 
       {"eval.batch_size", T::kInt, "16", "evaluation batch size (1 for images of varying size)"},
+
+      {"dist.backend", T::kString, "auto", "distributed: auto (NCCL on CUDA, else Gloo), gloo, nccl"},
+      {"dist.timeout", T::kDouble, "600",
+       "distributed: seconds any rank waits for the others (rendezvous, each collective)"},
+      {"dist.bucket_mb", T::kDouble, "25", "distributed: gradient all-reduce bucket size (MiB)"},
   };
   return schema;
 }

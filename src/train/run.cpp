@@ -7,6 +7,7 @@
 #include "nddr/data/registry.h"
 #include "nddr/io/atomic_file.h"
 #include "nddr/io/weights.h"
+#include "nddr/layers/batch_norm.h"
 #include "nddr/models/flops.h"
 #include "nddr/util/error.h"
 
@@ -134,21 +135,49 @@ MultiTaskNet network_from_config(const Config& config) {
   return net;
 }
 
+namespace {
+
+// Distributed resume: every rank must read the checkpoint that rank 0 sees.
+bool agree_on_resume(bool found, const std::string& path, Collective& collective) {
+  torch::Tensor flag = torch::tensor({found ? 1 : 0}, torch::kLong);
+  collective.broadcast(flag, 0, "resume decision");
+  const bool rank0_found = flag.item<int64_t>() == 1;
+  if (rank0_found && !found) {
+    throw Error("rank " + std::to_string(collective.rank()) + " cannot find the checkpoint '" +
+                path + "' that rank 0 resumes from: the run directory must be on a file system "
+                "every rank shares");
+  }
+  return rank0_found;
+}
+
+}  // namespace
+
 RunResults train_from_config(const Config& config, TrainObserver& observer,
                              const RunOptions& options) {
   const RunPaths paths = run_paths(config);
-  std::filesystem::create_directories(paths.dir);
+  Collective* collective = options.collective.get();
+  const bool rank0 = collective == nullptr || collective->rank() == 0;
   const std::string config_yaml = config.to_yaml();
-  write_file_atomically(paths.config(), [&](std::ostream& out) { out << config_yaml; });
+  if (rank0) {
+    std::filesystem::create_directories(paths.dir);
+    write_file_atomically(paths.config(), [&](std::ostream& out) { out << config_yaml; });
+  }
 
   MultiTaskNet net = network_from_config(config);
+  if (collective != nullptr && config.get_bool("network.sync_bn")) {
+    set_sync_batch_norm(*net, options.collective);
+  }
   auto train_set = dataset_from_config(config, "train");
   auto test_set = dataset_from_config(config, "test");
   Trainer trainer(net, train_set, train_loader_options(config),
-                  train_options(config).stop_after(options.stop_after));
-  if (options.resume && std::filesystem::exists(paths.checkpoint())) {
-    trainer.resume_from(paths.checkpoint());
+                  train_options(config)
+                      .stop_after(options.stop_after)
+                      .collective(options.collective));
+  bool resume = options.resume && std::filesystem::exists(paths.checkpoint());
+  if (collective != nullptr && options.resume) {
+    resume = agree_on_resume(resume, paths.checkpoint(), *collective);
   }
+  if (resume) trainer.resume_from(paths.checkpoint());
   const auto start = std::chrono::steady_clock::now();
   trainer.run(observer, test_set, eval_loader_options(config));
   const double train_seconds =
@@ -159,9 +188,10 @@ RunResults train_from_config(const Config& config, TrainObserver& observer,
     partial.info["stopped_at_step"] = std::to_string(trainer.step());
     return partial;
   }
-  save_weights(paths.weights(), *net, {{"config", config_yaml}});
+  if (rank0) save_weights(paths.weights(), *net, {{"config", config_yaml}});
 
-  RunResults results = results_of(config, evaluate(*net, test_set, eval_loader_options(config)));
+  RunResults results =
+      results_of(config, evaluate(*net, test_set, eval_loader_options(config), collective));
   const auto sample = test_set->get(0).image;
   torch::NoGradGuard no_grad;
   net->eval();
@@ -172,7 +202,10 @@ RunResults train_from_config(const Config& config, TrainObserver& observer,
       std::to_string(sample.size(1)) + "x" + std::to_string(sample.size(2));
   results.info["train_seconds"] = std::to_string(train_seconds);
   results.info["steps"] = std::to_string(trainer.step());
-  save_results(paths.results(), results);
+  if (collective != nullptr) results.info["world_size"] = std::to_string(collective->world_size());
+  if (rank0) save_results(paths.results(), results);
+  // No rank reports success before rank 0's files are complete.
+  if (collective != nullptr) collective->barrier("final barrier after rank 0 wrote the results");
   return results;
 }
 

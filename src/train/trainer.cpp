@@ -9,6 +9,7 @@
 #include "nddr/io/atomic_file.h"
 #include "nddr/tasks/losses.h"
 #include "nddr/train/checkpoint.h"
+#include "nddr/train/distributed.h"
 #include "nddr/util/error.h"
 
 namespace nddr {
@@ -59,6 +60,16 @@ Trainer::Trainer(MultiTaskNet net, std::shared_ptr<const Dataset> train_set,
   if (options_.steps() < 1) throw Error("train.steps must be >= 1");
   loader_options_.tasks(net_->tasks()).seed(static_cast<uint64_t>(options_.seed()));
   optimizer_ = make_sgd(*net_, options_.optimizer(), groups_);
+  if (const auto& collective = options_.collective()) {
+    loader_options_.shard_index(collective->rank()).shard_count(collective->world_size());
+    if (loader_options_.batch_size() % collective->world_size() != 0) {
+      throw Error("train.batch_size " + std::to_string(loader_options_.batch_size()) +
+                  " (the global batch) does not divide into " +
+                  std::to_string(collective->world_size()) + " ranks");
+    }
+    broadcast_module_state(*net_, *collective, "broadcast of rank 0's initial weights");
+    gradient_sync_ = collective->gradient_sync(net_->parameters());
+  }
 }
 
 void Trainer::resume_from(const std::string& checkpoint_path) {
@@ -69,7 +80,9 @@ void Trainer::resume_from(const std::string& checkpoint_path) {
                 std::to_string(options_.seed()));
   }
   step_ = state.step;
-  if (!options_.run_dir().empty()) truncate_log(options_.run_dir() + "/log.jsonl", step_);
+  if (!options_.run_dir().empty() && is_rank0()) {
+    truncate_log(options_.run_dir() + "/log.jsonl", step_);
+  }
 }
 
 StepReport Trainer::train_step(const Batch& batch, int64_t step) {
@@ -77,29 +90,54 @@ StepReport Trainer::train_step(const Batch& batch, int64_t step) {
   apply_poly_schedule(*optimizer_, groups_, step, options_.steps(), options_.poly_power());
   net_->train();
   optimizer_->zero_grad();
+  if (gradient_sync_) gradient_sync_->begin();
   const auto outputs = net_->forward(batch.images);
   StepReport report;
-  torch::Tensor total = torch::zeros({}, batch.images.options());
+  std::vector<LossTerms> terms;
   for (const auto& task : net_->tasks()) {
     const torch::Tensor& output = outputs.at(task.name);
     torch::Tensor target = batch.targets.at(task.name);
     if (is_dense(task.kind)) {
       target = resize_target_nearest(target, task.kind, output.size(2), output.size(3));
     }
-    const torch::Tensor loss = task_loss(task, output, target);
-    report.losses[task.name] = loss.item<double>();
-    total = total + task.loss_weight * loss;
+    terms.push_back(task_loss_terms(task, output, target));
+  }
+  RankLosses losses;
+  if (options_.collective()) {
+    losses = normalise_over_ranks(terms, *options_.collective());
+  } else {
+    for (const auto& term : terms) {
+      losses.backward.push_back(term.sum / term.count.clamp_min(1));
+      losses.values.push_back(losses.backward.back().item<double>());
+    }
+  }
+  torch::Tensor total = torch::zeros({}, batch.images.options());
+  double total_value = 0.0;
+  for (size_t t = 0; t < terms.size(); ++t) {
+    const TaskSpec& task = net_->tasks()[t];
+    report.losses[task.name] = losses.values[t];
+    total = total + task.loss_weight * losses.backward[t];
+    total_value += task.loss_weight * losses.values[t];
   }
   total.backward();
+  if (gradient_sync_) last_sync_ = gradient_sync_->finish(step);
   optimizer_->step();
   report.step = step + 1;
   report.steps = options_.steps();
-  report.total_loss = total.item<double>();
+  report.total_loss = options_.collective() ? total_value : total.item<double>();
   report.lr = group_lr(*optimizer_, 0);
   return report;
 }
 
+void Trainer::synchronise_stats() {
+  if (!options_.collective() || stats_synchronised_at_ == step_) return;
+  synchronise_running_stats(*net_, *options_.collective());
+  stats_synchronised_at_ = step_;
+}
+
 void Trainer::save(const std::string& path) {
+  synchronise_stats();
+  if (!is_rank0()) return;
   save_checkpoint(path, *net_, *optimizer_,
                   CheckpointState{step_, options_.seed(), options_.config_yaml()});
 }
@@ -107,7 +145,8 @@ void Trainer::save(const std::string& path) {
 void Trainer::run(TrainObserver& observer, std::shared_ptr<const Dataset> test_set,
                   const EvalLoaderOptions& eval_options) {
   const std::string& run_dir = options_.run_dir();
-  if (!run_dir.empty()) std::filesystem::create_directories(run_dir);
+  if (!run_dir.empty() && is_rank0()) std::filesystem::create_directories(run_dir);
+  const int64_t world_size = options_.collective() ? options_.collective()->world_size() : 1;
   const std::string checkpoint_path = run_dir + "/checkpoint.pt";
   const std::string log_path = run_dir + "/log.jsonl";
   const int64_t end = options_.stop_after() > 0 ? std::min(options_.stop_after(), options_.steps())
@@ -121,7 +160,7 @@ void Trainer::run(TrainObserver& observer, std::shared_ptr<const Dataset> test_s
     const Batch batch = loader.next();
     StepReport report = train_step(batch, step_);
     ++step_;
-    images_since_report += batch.images.size(0);
+    images_since_report += batch.images.size(0) * world_size;
 
     const bool last = step_ == end;
     if (step_ % options_.log_every() == 0 || last) {
@@ -130,7 +169,7 @@ void Trainer::run(TrainObserver& observer, std::shared_ptr<const Dataset> test_s
       last_report = Clock::now();
       images_since_report = 0;
       observer.on_step(report);
-      if (!run_dir.empty()) {
+      if (!run_dir.empty() && is_rank0()) {
         append_log(log_path, {{"step", report.step},
                               {"loss", report.total_loss},
                               {"task_loss", report.losses},
@@ -140,9 +179,11 @@ void Trainer::run(TrainObserver& observer, std::shared_ptr<const Dataset> test_s
       }
     }
     if (test_set && options_.eval_every() > 0 && step_ % options_.eval_every() == 0 && !last) {
-      const Evaluation evaluation = evaluate(*net_, test_set, eval_options);
+      synchronise_stats();
+      const Evaluation evaluation =
+          evaluate(*net_, test_set, eval_options, options_.collective().get());
       observer.on_evaluation(step_, evaluation);
-      if (!run_dir.empty()) {
+      if (!run_dir.empty() && is_rank0()) {
         append_log(log_path, {{"step", step_}, {"eval", evaluation.metrics}});
       }
     }
@@ -150,6 +191,8 @@ void Trainer::run(TrainObserver& observer, std::shared_ptr<const Dataset> test_s
         options_.checkpoint_every() > 0 && step_ % options_.checkpoint_every() == 0;
     if (!run_dir.empty() && (periodic || last)) save(checkpoint_path);
   }
+  // The caller evaluates and saves the weights next: every rank must agree.
+  synchronise_stats();
 }
 
 }  // namespace nddr

@@ -8,6 +8,7 @@
 #include "nddr/data/loader.h"
 #include "nddr/models/multitask_net.h"
 #include "nddr/tasks/metrics.h"
+#include "nddr/util/collective.h"
 
 namespace nddr {
 
@@ -22,7 +23,10 @@ struct Evaluation {
 /// Runs `net` in inference mode over `dataset` (in order, normalised, not
 /// augmented); dense outputs are upsampled bilinearly to the input size before
 /// the metrics, as in the paper. The net's training flag is restored.
+/// With a `collective` of several ranks, rank r evaluates batches r, r + W,
+/// ... of the single-process order and the metric states are all-reduced, so
+/// every rank returns exactly the metrics of a single-process evaluation.
 Evaluation evaluate(MultiTaskNetImpl& net, std::shared_ptr<const Dataset> dataset,
-                    const EvalLoaderOptions& options);
+                    const EvalLoaderOptions& options, Collective* collective = nullptr);
 
 }  // namespace nddr

@@ -42,6 +42,9 @@ struct RunOptions {
   bool resume = false;
   /// Stop (with a checkpoint) after this many steps; 0 = run to the end.
   int64_t stop_after = 0;
+  /// Train data-parallel over these ranks (nddr/dist/run_group.h); null =
+  /// one process. Rank 0 writes every file; all ranks return the results.
+  std::shared_ptr<Collective> collective = nullptr;
 };
 
 /// Trains the config's network and evaluates it on data.test. Writes

@@ -15,6 +15,7 @@
 #include "nddr/models/multitask_net.h"
 #include "nddr/train/evaluator.h"
 #include "nddr/train/optimizer.h"
+#include "nddr/util/collective.h"
 
 namespace nddr {
 
@@ -36,6 +37,10 @@ struct TrainOptions {
   /// Stop (with a checkpoint) after this step even though `steps` is larger;
   /// 0 = run to the end. Used to test and demonstrate resuming.
   TORCH_ARG(int64_t, stop_after) = 0;
+  /// Distributed data-parallel training over these ranks (null: one
+  /// process). Each rank takes its slice of the global batch, gradients are
+  /// averaged, rank 0 writes the log and checkpoints (docs/distributed.md).
+  TORCH_ARG(std::shared_ptr<Collective>, collective) = nullptr;
 };
 
 /// What one logged step reports.
@@ -45,7 +50,7 @@ struct StepReport {
   std::map<std::string, double> losses;  ///< unweighted per task
   double total_loss = 0.0;               ///< weighted sum
   double lr = 0.0;                       ///< base group's current rate
-  double images_per_second = 0.0;        ///< since the previous report
+  double images_per_second = 0.0;        ///< since the previous report, all ranks
   double elapsed_seconds = 0.0;
 };
 
@@ -75,10 +80,18 @@ class Trainer {
   torch::optim::SGD& optimizer() { return *optimizer_; }
 
   /// One optimisation step on `batch` at step `step` (public for tests).
+  /// Distributed, `batch` is this rank's slice of the global batch.
   StepReport train_step(const Batch& batch, int64_t step);
 
+  /// Timing of the last step's gradient average (zero for one process).
+  const GradientSyncStats& last_gradient_sync() const { return last_sync_; }
+
  private:
+  bool is_rank0() const { return !options_.collective() || options_.collective()->rank() == 0; }
+
   void save(const std::string& path);
+  /// Distributed: makes the BatchNorm running statistics agree (once per step).
+  void synchronise_stats();
 
   MultiTaskNet net_;
   std::shared_ptr<const Dataset> train_set_;
@@ -86,7 +99,10 @@ class Trainer {
   TrainOptions options_;
   std::vector<ParamGroupInfo> groups_;
   std::unique_ptr<torch::optim::SGD> optimizer_;
+  std::unique_ptr<GradientSync> gradient_sync_;
+  GradientSyncStats last_sync_;
   int64_t step_ = 0;
+  int64_t stats_synchronised_at_ = -1;
 };
 
 /// Seeds LibTorch's global generator for step `step` of a run seeded `seed`
