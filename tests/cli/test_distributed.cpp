@@ -90,8 +90,8 @@ tasks:
   - {name: normals, kind: normals, channels: 3, loss_weight: 5}
   - {name: depth, kind: depth, channels: 1, loss_weight: 1}
 data:
-  train: {dataset: synthetic_scenes, options: {count: 32, height: 32, width: 32, classes: 3, seed: 1}}
-  test: {dataset: synthetic_scenes, options: {count: 7, height: 32, width: 32, classes: 3, seed: 2}}
+  train: {dataset: synthetic_scenes, options: {count: 32, height: 32, width: 32, classes: 2, seed: 1}}
+  test: {dataset: synthetic_scenes, options: {count: 7, height: 32, width: 32, classes: 2, seed: 2}}
   workers: 0
 train: {steps: 3, batch_size: 16, lr: 0.01, log_every: 1, checkpoint_every: 1}
 eval: {batch_size: 2}
@@ -103,22 +103,34 @@ std::map<std::string, torch::Tensor> weights_of(const fs::path& dir, const std::
   return nddr::load_safetensors((dir / "runs" / run / "weights.safetensors").string()).tensors;
 }
 
-void expect_weights(const fs::path& dir, const std::string& a, const std::string& b, bool exact) {
+// How many tensors of run `b` differ from run `a`'s: at all when `exact`,
+// else by more than `relative` times the tensor's largest magnitude. The
+// same nets in double precision agree to 1e-9 (tests/dist); in float, these
+// tiny BatchNorm nets (4x4 maps at stride 8) amplify the rounding of a batch
+// split in two from ~1e-7 in the first loss to ~3e-4 of a tensor's scale
+// after one step and ~3e-2 after two, while per-rank BatchNorm statistics
+// move the weights by several times their scale.
+int64_t differing_tensors(const fs::path& dir, const std::string& a, const std::string& b,
+                          bool exact, double relative = 0) {
   const auto first = weights_of(dir, a);
   const auto second = weights_of(dir, b);
-  ASSERT_EQ(first.size(), second.size());
+  EXPECT_EQ(first.size(), second.size());
+  int64_t differing = 0;
   for (const auto& item : first) {
-    ASSERT_TRUE(second.count(item.first)) << item.first;
-    const torch::Tensor& other = second.at(item.first);
+    if (!second.count(item.first)) {
+      ADD_FAILURE() << item.first << " missing from " << b;
+      continue;
+    }
+    const torch::Tensor x = item.second.to(torch::kDouble);
+    const torch::Tensor y = second.at(item.first).to(torch::kDouble);
     if (exact) {
-      EXPECT_TRUE(torch::equal(item.second, other)) << item.first;
+      differing += !torch::equal(x, y);
     } else {
-      EXPECT_TRUE(torch::allclose(item.second.to(torch::kDouble), other.to(torch::kDouble), 1e-4,
-                                  2e-6))
-          << item.first << ": max difference "
-          << (item.second.to(torch::kDouble) - other.to(torch::kDouble)).abs().max().item<double>();
+      const double scale = x.abs().max().item<double>();
+      differing += (x - y).abs().max().item<double>() > relative * scale + 1e-9;
     }
   }
+  return differing;
 }
 
 nlohmann::json metrics_of(const fs::path& dir, const std::string& run) {
@@ -132,10 +144,11 @@ Output train_nproc(const fs::path& dir, const std::string& name, const std::stri
 
 // A rank started by hand with torchrun's variables, its output in files.
 pid_t start_rank(const fs::path& dir, int64_t rank, int64_t port, const std::string& args,
-                 const std::string& prefix = "") {
+                 const std::string& prefix = "", const std::string& master = "127.0.0.1") {
   const std::string command = "cd '" + dir.string() + "' && exec " + prefix +
                               " env RANK=" + std::to_string(rank) +
                               " WORLD_SIZE=2 LOCAL_RANK=" + std::to_string(rank) +
+                              " MASTER_ADDR=" + master +
                               " MASTER_PORT=" + std::to_string(port) + " '" NDDR_CLI_PATH "' " +
                               args + " > rank" + std::to_string(rank) + ".out 2> rank" +
                               std::to_string(rank) + ".err";
@@ -170,11 +183,16 @@ size_t log_lines(const fs::path& log) {
 TEST(Distributed, TwoRanksTrainTheWeightsOfOneProcess) {
   TempDir dir;
   write_config(dir.path() / "d.yaml");
-  const Output one = run_in(dir.path(), "\"$NDDR\" train -c d.yaml --quiet name=one", "one");
+  const Output one =
+      run_in(dir.path(), "\"$NDDR\" train -c d.yaml --quiet name=one train.steps=1", "one");
   ASSERT_EQ(one.code, 0) << describe(one);
-  const Output two = train_nproc(dir.path(), "two");
+  const Output two = train_nproc(dir.path(), "two", "train.steps=1");
   ASSERT_EQ(two.code, 0) << describe(two);
-  expect_weights(dir.path(), "one", "two", /*exact=*/false);
+  EXPECT_EQ(differing_tensors(dir.path(), "one", "two", /*exact=*/false, 5e-3), 0);
+  // The tolerance tells: per-rank BatchNorm statistics give other weights.
+  const Output per_rank = train_nproc(dir.path(), "per_rank", "train.steps=1 network.sync_bn=false");
+  ASSERT_EQ(per_rank.code, 0) << describe(per_rank);
+  EXPECT_GT(differing_tensors(dir.path(), "one", "per_rank", /*exact=*/false, 5e-3), 10);
   // Rank 0 alone reports.
   EXPECT_EQ(two.out.find("results:"), two.out.rfind("results:")) << two.out;
   EXPECT_NE(two.out.find("results:"), std::string::npos) << two.out;
@@ -202,15 +220,21 @@ TEST(Distributed, EvaluationOverTwoRanksEqualsOneProcessExactly) {
 TEST(Distributed, ResumesWithAnotherWorldSize) {
   TempDir dir;
   write_config(dir.path() / "d.yaml");
-  const Output one = run_in(dir.path(), "\"$NDDR\" train -c d.yaml --quiet name=one", "one");
+  const Output one =
+      run_in(dir.path(), "\"$NDDR\" train -c d.yaml --quiet name=one train.steps=2", "one");
   ASSERT_EQ(one.code, 0) << describe(one);
-  const Output stopped = train_nproc(dir.path(), "parts", "--stop-after 1");
+  const Output stopped = train_nproc(dir.path(), "parts", "train.steps=2 --stop-after 1");
   ASSERT_EQ(stopped.code, 0) << describe(stopped);
   ASSERT_FALSE(fs::exists(dir.path() / "runs/parts/weights.safetensors"));
   const Output resumed =
-      run_in(dir.path(), "\"$NDDR\" train -c d.yaml --quiet name=parts --resume", "resumed");
+      run_in(dir.path(), "\"$NDDR\" train -c d.yaml --quiet name=parts train.steps=2 --resume",
+             "resumed");
   ASSERT_EQ(resumed.code, 0) << describe(resumed);
-  expect_weights(dir.path(), "one", "parts", /*exact=*/false);
+  EXPECT_EQ(differing_tensors(dir.path(), "one", "parts", /*exact=*/false, 1e-1), 0);
+  // Step 2 ran in the resumed single process, after step 1 of two ranks.
+  const std::string log = read_text(dir.path() / "runs/parts/log.jsonl");
+  EXPECT_NE(log.find("\"step\":1"), std::string::npos) << log;
+  EXPECT_NE(log.find("\"step\":2"), std::string::npos) << log;
 }
 
 TEST(Distributed, TorchrunLaunchEqualsNproc) {
@@ -219,14 +243,17 @@ TEST(Distributed, TorchrunLaunchEqualsNproc) {
   write_config(dir.path() / "d.yaml");
   const Output two = train_nproc(dir.path(), "two");
   ASSERT_EQ(two.code, 0) << describe(two);
-  // torchrun 1.13 spells its options with underscores; 2.x accepts both.
+  // torchrun 1.13 spells its options with underscores (2.x accepts both),
+  // and on Python 3.11 its default --redirects/--tee value 0 fails to parse.
   const std::string port = std::to_string(nddr::dist::free_local_port());
-  const Output launched = run_in(dir.path(),
-                                 "/usr/bin/torchrun --no_python --nproc_per_node 2 --master_port " +
-                                     port + " \"$NDDR\" train -c d.yaml --quiet name=torchrun",
-                                 "torchrun");
+  const Output launched =
+      run_in(dir.path(),
+             "/usr/bin/torchrun --redirects 1 --tee 1 --log_dir torchrun_logs --no_python "
+             "--nproc_per_node 2 --master_port " +
+                 port + " \"$NDDR\" train -c d.yaml --quiet name=torchrun",
+             "torchrun");
   ASSERT_EQ(launched.code, 0) << describe(launched);
-  expect_weights(dir.path(), "two", "torchrun", /*exact=*/true);
+  EXPECT_EQ(differing_tensors(dir.path(), "two", "torchrun", /*exact=*/true), 0);
   EXPECT_EQ(metrics_of(dir.path(), "two"), metrics_of(dir.path(), "torchrun"));
 }
 
@@ -366,12 +393,11 @@ TEST(Distributed, TwoHostsInNetworkNamespacesEqualNproc) {
   const Output two = train_nproc(dir.path(), "two");
   ASSERT_EQ(two.code, 0) << describe(two);
   const std::string args = "train -c d.yaml --quiet name=hosts";
-  const std::string master = " env MASTER_ADDR=" + hosts.master();
-  const pid_t rank0 = start_rank(dir.path(), 0, 29500, args, hosts.exec_in(0) + master);
-  const pid_t rank1 = start_rank(dir.path(), 1, 29500, args, hosts.exec_in(1) + master);
+  const pid_t rank0 = start_rank(dir.path(), 0, 29500, args, hosts.exec_in(0), hosts.master());
+  const pid_t rank1 = start_rank(dir.path(), 1, 29500, args, hosts.exec_in(1), hosts.master());
   EXPECT_EQ(wait_for(rank0, std::chrono::seconds(120)), 0) << read_text(dir.path() / "rank0.err");
   EXPECT_EQ(wait_for(rank1, std::chrono::seconds(120)), 0) << read_text(dir.path() / "rank1.err");
-  expect_weights(dir.path(), "two", "hosts", /*exact=*/true);
+  EXPECT_EQ(differing_tensors(dir.path(), "two", "hosts", /*exact=*/true), 0);
 }
 
 }  // namespace
