@@ -47,8 +47,9 @@ struct TrainCommand {
 
   void spawn(const Config& loaded) const {
     if (dist::launch_env_from_environment().world_size > 1) {
-      throw Error("--nproc starts its own ranks: do not combine it with a launcher (torchrun, "
-                  "srun, mpirun) that already set RANK/WORLD_SIZE");
+      throw Error(
+          "--nproc starts its own ranks: do not combine it with a launcher (torchrun, "
+          "srun, mpirun) that already set RANK/WORLD_SIZE");
     }
     const int64_t batch = loaded.get_int("train.batch_size");
     if (batch % nproc != 0) {

@@ -79,8 +79,7 @@ class VggColumnImpl : public ColumnImpl {
                                           .bias(false));
         torch::nn::init::kaiming_normal_(conv->weight, 0.0, torch::kFanOut, torch::kReLU);
         add(conv);
-        add(BatchNorm2d(
-            torch::nn::BatchNorm2dOptions(out).momentum(kBnMomentum).eps(kBnEps)));
+        add(BatchNorm2d(torch::nn::BatchNorm2dOptions(out).momentum(kBnMomentum).eps(kBnEps)));
         add(torch::nn::ReLU(torch::nn::ReLUOptions().inplace(true)));
         channels = out;
       }

@@ -74,7 +74,8 @@ const std::vector<KeySpec>& config_schema() {
 
       {"eval.batch_size", T::kInt, "16", "evaluation batch size (1 for images of varying size)"},
 
-      {"dist.backend", T::kString, "auto", "distributed: auto (NCCL on CUDA, else Gloo), gloo, nccl"},
+      {"dist.backend", T::kString, "auto",
+       "distributed: auto (NCCL on CUDA, else Gloo), gloo, nccl"},
       {"dist.timeout", T::kDouble, "600",
        "distributed: seconds any rank waits for the others (rendezvous, each collective)"},
       {"dist.bucket_mb", T::kDouble, "25", "distributed: gradient all-reduce bucket size (MiB)"},

@@ -28,7 +28,8 @@ GradientBuckets::GradientBuckets(std::shared_ptr<ProcessGroup::State> state,
     const torch::Tensor& parameter = parameters_[k];
     if (!parameter.requires_grad()) continue;
     const double limit = groups.size() == 1 ? std::min(kFirstBucketBytes, cap_bytes) : cap_bytes;
-    if (groups.empty() || bytes >= limit || !same_kind(parameters_[groups.back().front()], parameter)) {
+    if (groups.empty() || bytes >= limit ||
+        !same_kind(parameters_[groups.back().front()], parameter)) {
       groups.emplace_back();
       bytes = 0;
     }
@@ -45,7 +46,8 @@ GradientBuckets::GradientBuckets(std::shared_ptr<ProcessGroup::State> state,
       bucket.offsets.push_back(numel);
       numel += parameters_[k].numel();
     }
-    bucket.buffer = torch::zeros({numel}, parameters_[group.front()].options().requires_grad(false));
+    bucket.buffer =
+        torch::zeros({numel}, parameters_[group.front()].options().requires_grad(false));
     buckets_.push_back(std::move(bucket));
   }
   for (const auto& group : groups) {

@@ -22,7 +22,8 @@ namespace nddr::dist {
 
 class GradientBuckets : public GradientSync {
  public:
-  GradientBuckets(std::shared_ptr<ProcessGroup::State> state, std::vector<torch::Tensor> parameters);
+  GradientBuckets(std::shared_ptr<ProcessGroup::State> state,
+                  std::vector<torch::Tensor> parameters);
   ~GradientBuckets() override;
 
   void begin() override;

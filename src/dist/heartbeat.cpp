@@ -37,7 +37,8 @@ void beat(const std::shared_ptr<Heartbeat::Shared>& shared, const std::string& m
     while (true) {
       store.add(key_of(rank), 1);
       std::vector<int64_t> counts;
-      for (int64_t peer = 0; peer < world_size; ++peer) counts.push_back(store.add(key_of(peer), 0));
+      for (int64_t peer = 0; peer < world_size; ++peer)
+        counts.push_back(store.add(key_of(peer), 0));
       std::unique_lock<std::mutex> lock(shared->mutex);
       const auto now = Clock::now();
       shared->last_tick = now;

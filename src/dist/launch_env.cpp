@@ -75,10 +75,10 @@ LaunchEnv read_launch_env(const std::function<const char*(const char*)>& lookup)
   }
 
   // One node: every rank is local. torchrun always sets MASTER_ADDR itself.
-  const bool one_node = names == &kSlurm     ? env.count("SLURM_NNODES", 1) == 1
-                        : names == &kOpenMpi ? env.count("OMPI_COMM_WORLD_LOCAL_SIZE", 0) ==
-                                                   launch.world_size
-                                             : false;
+  const bool one_node = names == &kSlurm ? env.count("SLURM_NNODES", 1) == 1
+                        : names == &kOpenMpi
+                            ? env.count("OMPI_COMM_WORLD_LOCAL_SIZE", 0) == launch.world_size
+                            : false;
   const std::string master = env.text("MASTER_ADDR");
   if (!master.empty()) {
     launch.master_addr = master;

@@ -13,8 +13,8 @@
 #include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
 #endif
 
-#include "group_state.h"
 #include "gradient_buckets.h"
+#include "group_state.h"
 #include "nddr/util/error.h"
 
 namespace nddr::dist {
@@ -92,8 +92,7 @@ c10::intrusive_ptr<c10d::Store> join_store(const LaunchEnv& launch, double timeo
   } catch (const std::exception& error) {
     const std::string detail = c10d_message(error);
     if (launch.rank == 0 && detail.find("already in use") != std::string::npos) {
-      throw Error("rank 0 cannot serve the rendezvous: port " +
-                  std::to_string(launch.master_port) +
+      throw Error("rank 0 cannot serve the rendezvous: port " + std::to_string(launch.master_port) +
                   " (MASTER_PORT) is already in use; choose a free one");
     }
     if (options.isServer) {
@@ -187,9 +186,9 @@ ProcessGroup::ProcessGroup(const LaunchEnv& launch, ProcessGroupOptions options)
   }
   const auto interval = std::clamp(to_millis(options.timeout_seconds() / 5),
                                    std::chrono::milliseconds(100), std::chrono::milliseconds(1000));
-  state.heartbeat = std::make_unique<Heartbeat>(launch.master_addr, launch.master_port,
-                                                launch.store_prefix, launch.rank,
-                                                launch.world_size, interval);
+  state.heartbeat =
+      std::make_unique<Heartbeat>(launch.master_addr, launch.master_port, launch.store_prefix,
+                                  launch.rank, launch.world_size, interval);
 }
 
 ProcessGroup::~ProcessGroup() {

@@ -52,8 +52,8 @@ int exit_code_of(int status) {
 }
 
 std::vector<std::string> rank_environment(int64_t rank, int64_t nproc, int64_t port) {
-  const std::vector<std::string> ours = {"RANK",       "WORLD_SIZE",       "LOCAL_RANK",
-                                         "LOCAL_WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT"};
+  const std::vector<std::string> ours = {
+      "RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT"};
   std::vector<std::string> env;
   for (char** entry = environ; *entry != nullptr; ++entry) {
     const std::string text = *entry;
@@ -139,8 +139,8 @@ SpawnOutcome spawn_local_ranks(const std::vector<std::string>& argv, int64_t npr
       _exit(127);
     }
     if (pid < 0) {
-      start_error = std::string("cannot start rank ") + std::to_string(rank) + ": " +
-                    std::strerror(errno);
+      start_error =
+          std::string("cannot start rank ") + std::to_string(rank) + ": " + std::strerror(errno);
       break;
     }
     g_children[g_child_count] = pid;
@@ -181,8 +181,8 @@ SpawnOutcome spawn_local_ranks(const std::vector<std::string>& argv, int64_t npr
   }
   if (g_signal != 0) {
     outcome.exit_code = 128 + g_signal;
-    outcome.failure = std::string("stopped by signal ") + strsignal(g_signal) +
-                      ", forwarded to every rank";
+    outcome.failure =
+        std::string("stopped by signal ") + strsignal(g_signal) + ", forwarded to every rank";
   }
   g_child_count = 0;
   for (int i = 0; i < 3; ++i) sigaction(signals[i], &previous[i], nullptr);

@@ -131,8 +131,27 @@ torch::Tensor BatchNorm2dImpl::forward(const torch::Tensor& input) {
   const bool track = options.track_running_stats();
   if (track) num_batches_tracked.add_(1);
   return sync_batch_norm(input, weight, bias, track ? running_mean : torch::Tensor(),
-                         track ? running_var : torch::Tensor(), *options.momentum(),
-                         options.eps(), *sync_);
+                         track ? running_var : torch::Tensor(), *options.momentum(), options.eps(),
+                         *sync_);
+}
+
+std::shared_ptr<torch::nn::Module> BatchNorm2dImpl::clone(
+    const torch::optional<torch::Device>& device) const {
+  auto copy = std::make_shared<BatchNorm2dImpl>(options);
+  torch::NoGradGuard no_grad;
+  auto copy_parameters = copy->named_parameters(/*recurse=*/false);
+  for (const auto& item : named_parameters(/*recurse=*/false)) {
+    copy_parameters[item.key()].set_data(device ? item.value().data().to(*device)
+                                                : item.value().data().clone());
+  }
+  auto copy_buffers = copy->named_buffers(/*recurse=*/false);
+  for (const auto& item : named_buffers(/*recurse=*/false)) {
+    copy_buffers[item.key()].set_data(device ? item.value().data().to(*device)
+                                             : item.value().data().clone());
+  }
+  copy->train(is_training());
+  copy->set_sync(sync_);
+  return copy;
 }
 
 int64_t set_sync_batch_norm(torch::nn::Module& module, std::shared_ptr<Collective> collective) {

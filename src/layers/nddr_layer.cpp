@@ -20,8 +20,8 @@ void NddrLayerImpl::reset() {
         torch::nn::Conv2d(torch::nn::Conv2dOptions(tasks * channels, channels, 1).bias(false)));
     if (options.batch_norm()) {
       bn->push_back(BatchNorm2d(torch::nn::BatchNorm2dOptions(channels)
-                                   .momentum(options.bn_momentum())
-                                               .eps(options.bn_eps())));
+                                    .momentum(options.bn_momentum())
+                                    .eps(options.bn_eps())));
     }
   }
   reset_parameters();

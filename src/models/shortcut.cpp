@@ -39,8 +39,8 @@ void NddrShortcutImpl::reset() {
   conv = register_module("conv", conv1x1(total_channels(options, "NddrShortcut"), out));
   torch::nn::init::kaiming_normal_(conv->weight, 0.0, torch::kFanOut, torch::kReLU);
   bn = register_module("bn", BatchNorm2d(torch::nn::BatchNorm2dOptions(out)
-                                                        .momentum(options.bn_momentum())
-                                                        .eps(options.bn_eps())));
+                                             .momentum(options.bn_momentum())
+                                             .eps(options.bn_eps())));
 }
 
 torch::Tensor NddrShortcutImpl::forward(const std::vector<torch::Tensor>& stages) {

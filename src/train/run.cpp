@@ -144,7 +144,8 @@ bool agree_on_resume(bool found, const std::string& path, Collective& collective
   const bool rank0_found = flag.item<int64_t>() == 1;
   if (rank0_found && !found) {
     throw Error("rank " + std::to_string(collective.rank()) + " cannot find the checkpoint '" +
-                path + "' that rank 0 resumes from: the run directory must be on a file system "
+                path +
+                "' that rank 0 resumes from: the run directory must be on a file system "
                 "every rank shares");
   }
   return rank0_found;
@@ -169,10 +170,9 @@ RunResults train_from_config(const Config& config, TrainObserver& observer,
   }
   auto train_set = dataset_from_config(config, "train");
   auto test_set = dataset_from_config(config, "test");
-  Trainer trainer(net, train_set, train_loader_options(config),
-                  train_options(config)
-                      .stop_after(options.stop_after)
-                      .collective(options.collective));
+  Trainer trainer(
+      net, train_set, train_loader_options(config),
+      train_options(config).stop_after(options.stop_after).collective(options.collective));
   bool resume = options.resume && std::filesystem::exists(paths.checkpoint());
   if (collective != nullptr && options.resume) {
     resume = agree_on_resume(resume, paths.checkpoint(), *collective);

@@ -145,13 +145,11 @@ Output train_nproc(const fs::path& dir, const std::string& name, const std::stri
 // A rank started by hand with torchrun's variables, its output in files.
 pid_t start_rank(const fs::path& dir, int64_t rank, int64_t port, const std::string& args,
                  const std::string& prefix = "", const std::string& master = "127.0.0.1") {
-  const std::string command = "cd '" + dir.string() + "' && exec " + prefix +
-                              " env RANK=" + std::to_string(rank) +
-                              " WORLD_SIZE=2 LOCAL_RANK=" + std::to_string(rank) +
-                              " MASTER_ADDR=" + master +
-                              " MASTER_PORT=" + std::to_string(port) + " '" NDDR_CLI_PATH "' " +
-                              args + " > rank" + std::to_string(rank) + ".out 2> rank" +
-                              std::to_string(rank) + ".err";
+  const std::string command =
+      "cd '" + dir.string() + "' && exec " + prefix + " env RANK=" + std::to_string(rank) +
+      " WORLD_SIZE=2 LOCAL_RANK=" + std::to_string(rank) + " MASTER_ADDR=" + master +
+      " MASTER_PORT=" + std::to_string(port) + " '" NDDR_CLI_PATH "' " + args + " > rank" +
+      std::to_string(rank) + ".out 2> rank" + std::to_string(rank) + ".err";
   const pid_t pid = fork();
   if (pid == 0) {
     execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
@@ -190,7 +188,8 @@ TEST(Distributed, TwoRanksTrainTheWeightsOfOneProcess) {
   ASSERT_EQ(two.code, 0) << describe(two);
   EXPECT_EQ(differing_tensors(dir.path(), "one", "two", /*exact=*/false, 5e-3), 0);
   // The tolerance tells: per-rank BatchNorm statistics give other weights.
-  const Output per_rank = train_nproc(dir.path(), "per_rank", "train.steps=1 network.sync_bn=false");
+  const Output per_rank =
+      train_nproc(dir.path(), "per_rank", "train.steps=1 network.sync_bn=false");
   ASSERT_EQ(per_rank.code, 0) << describe(per_rank);
   EXPECT_GT(differing_tensors(dir.path(), "one", "per_rank", /*exact=*/false, 5e-3), 10);
   // Rank 0 alone reports.
@@ -226,9 +225,8 @@ TEST(Distributed, ResumesWithAnotherWorldSize) {
   const Output stopped = train_nproc(dir.path(), "parts", "train.steps=2 --stop-after 1");
   ASSERT_EQ(stopped.code, 0) << describe(stopped);
   ASSERT_FALSE(fs::exists(dir.path() / "runs/parts/weights.safetensors"));
-  const Output resumed =
-      run_in(dir.path(), "\"$NDDR\" train -c d.yaml --quiet name=parts train.steps=2 --resume",
-             "resumed");
+  const Output resumed = run_in(
+      dir.path(), "\"$NDDR\" train -c d.yaml --quiet name=parts train.steps=2 --resume", "resumed");
   ASSERT_EQ(resumed.code, 0) << describe(resumed);
   EXPECT_EQ(differing_tensors(dir.path(), "one", "parts", /*exact=*/false, 1e-1), 0);
   // Step 2 ran in the resumed single process, after step 1 of two ranks.
@@ -339,14 +337,43 @@ TEST(Distributed, ConfigMismatchNamesTheKeyOnEveryRank) {
   EXPECT_FALSE(fs::exists(dir.path() / "runs/one/checkpoint.pt"));
 }
 
+TEST(Distributed, CtrlCOnTheNprocParentStopsEveryRank) {
+  TempDir dir;
+  write_config(dir.path() / "d.yaml");
+  const std::string command = "cd '" + dir.path().string() +
+                              "' && exec '" NDDR_CLI_PATH
+                              "' train -c d.yaml --quiet --nproc 2 name=int train.steps=500 "
+                              "> parent.out 2> parent.err";
+  const pid_t parent = fork();
+  if (parent == 0) {
+    execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  const fs::path log = dir.path() / "runs/int/log.jsonl";
+  const auto deadline = Clock::now() + std::chrono::seconds(60);
+  while (log_lines(log) < 2 && Clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_GE(log_lines(log), 2u) << read_text(dir.path() / "parent.err");
+  kill(parent, SIGINT);
+  // The parent returns only after it has reaped every rank.
+  const int code = wait_for(parent, std::chrono::seconds(20));
+  EXPECT_NE(code, -1) << "the ranks did not stop within 20 s of Ctrl-C";
+  EXPECT_NE(code, 0);
+  const std::string err = read_text(dir.path() / "parent.err");
+  EXPECT_NE(err.find("stopped by signal Interrupt, forwarded to every rank"), std::string::npos)
+      << err;
+}
+
 TEST(Distributed, IndivisibleBatchIsRefusedBeforeStarting) {
   TempDir dir;
   write_config(dir.path() / "d.yaml");
   const Output output =
       run_in(dir.path(), "\"$NDDR\" train -c d.yaml --quiet --nproc 3 train.batch_size=16");
   EXPECT_EQ(output.code, 2) << describe(output);
-  EXPECT_NE(output.err.find("train.batch_size 16 (the global batch) does not divide into --nproc 3"),
-            std::string::npos)
+  EXPECT_NE(
+      output.err.find("train.batch_size 16 (the global batch) does not divide into --nproc 3"),
+      std::string::npos)
       << output.err;
 }
 
@@ -372,9 +399,9 @@ class NetworkNamespaces {
     made_ = std::system(("(" + script + ") > /dev/null 2>&1").c_str()) == 0;
   }
   ~NetworkNamespaces() {
-    std::system(("ip netns del " + a_ + " > /dev/null 2>&1; ip netns del " + b_ +
-                 " > /dev/null 2>&1")
-                    .c_str());
+    std::system(
+        ("ip netns del " + a_ + " > /dev/null 2>&1; ip netns del " + b_ + " > /dev/null 2>&1")
+            .c_str());
   }
   bool made() const { return made_; }
   std::string exec_in(int rank) const { return "ip netns exec " + (rank == 0 ? a_ : b_); }

@@ -28,10 +28,9 @@ inline dist::LaunchEnv local_rank_env(int64_t rank, int64_t world_size, int64_t 
 
 /// Calls `body(group)` on `world_size` ranks at once and rethrows the first
 /// exception any of them threw, after all have finished.
-inline void run_ranks(int64_t world_size,
-                      const std::function<void(std::shared_ptr<dist::ProcessGroup>)>& body,
-                      dist::ProcessGroupOptions options = dist::ProcessGroupOptions()
-                                                              .timeout_seconds(30)) {
+inline void run_ranks(
+    int64_t world_size, const std::function<void(std::shared_ptr<dist::ProcessGroup>)>& body,
+    dist::ProcessGroupOptions options = dist::ProcessGroupOptions().timeout_seconds(30)) {
   const int64_t port = dist::free_local_port();
   std::vector<std::exception_ptr> errors(static_cast<size_t>(world_size));
   std::vector<std::thread> threads;

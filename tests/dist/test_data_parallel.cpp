@@ -54,8 +54,7 @@ void expect_close_parameters(MultiTaskNetImpl& a, MultiTaskNetImpl& b, double to
   for (const auto& item : pa) {
     const torch::Tensor& other = pb[item.key()];
     EXPECT_TRUE(torch::allclose(item.value(), other, tolerance, tolerance))
-        << item.key() << ": max difference "
-        << (item.value() - other).abs().max().item<double>();
+        << item.key() << ": max difference " << (item.value() - other).abs().max().item<double>();
   }
   for (const auto& item : a.named_buffers()) {
     if (item.key().find("running") == std::string::npos) continue;
@@ -106,8 +105,7 @@ TEST(DataParallel, TwoRanksWithSyncBatchNormTrainTheWeightsOfOneProcessInDouble)
   expect_close_parameters(*nets[0], *nets[2], 1e-9);
   // Every rank holds the same weights bit for bit.
   for (const auto& item : nets[0]->named_parameters()) {
-    EXPECT_TRUE(torch::equal(item.value(), nets[1]->named_parameters()[item.key()]))
-        << item.key();
+    EXPECT_TRUE(torch::equal(item.value(), nets[1]->named_parameters()[item.key()])) << item.key();
   }
   EXPECT_GT(stats[0].buckets, 2);
   EXPECT_GT(stats[0].launched_during_backward, 0);
@@ -127,8 +125,7 @@ TEST(DataParallel, PerRankBatchNormStillStartsFromRankZerosWeightsAndStaysInStep
     trainer.run(quiet);
   });
   for (const auto& item : nets[0]->named_parameters()) {
-    EXPECT_TRUE(torch::equal(item.value(), nets[1]->named_parameters()[item.key()]))
-        << item.key();
+    EXPECT_TRUE(torch::equal(item.value(), nets[1]->named_parameters()[item.key()])) << item.key();
   }
   // Running statistics are averaged at the end of the run.
   for (const auto& item : nets[0]->named_buffers()) {

@@ -70,8 +70,8 @@ TEST(ProcessGroup, PortInUseIsAClearError) {
     ProcessGroup group(local_rank_env(0, 2, port), ProcessGroupOptions().timeout_seconds(5));
     ADD_FAILURE() << "joined a group on a port in use";
   } catch (const Error& error) {
-    EXPECT_NE(std::string(error.what()).find("port " + std::to_string(port) +
-                                             " (MASTER_PORT) is already in use"),
+    EXPECT_NE(std::string(error.what())
+                  .find("port " + std::to_string(port) + " (MASTER_PORT) is already in use"),
               std::string::npos)
         << error.what();
   }
@@ -94,9 +94,9 @@ TEST(ProcessGroup, UnreachableMasterIsAClearErrorWithinTheTimeout) {
 }
 
 TEST(ProcessGroup, UnknownBackendIsAnError) {
-  EXPECT_THROW(ProcessGroup(local_rank_env(0, 2, free_local_port()),
-                            ProcessGroupOptions().backend("mpi")),
-               Error);
+  EXPECT_THROW(
+      ProcessGroup(local_rank_env(0, 2, free_local_port()), ProcessGroupOptions().backend("mpi")),
+      Error);
 }
 
 }  // namespace

@@ -30,6 +30,10 @@ class BatchNorm2dImpl : public torch::nn::BatchNorm2dImpl {
   void set_sync(std::shared_ptr<Collective> collective) { sync_ = std::move(collective); }
   bool synchronised() const { return sync_ != nullptr; }
 
+  /// A deep copy of this type (the base class's would slice it to torch's).
+  std::shared_ptr<torch::nn::Module> clone(
+      const torch::optional<torch::Device>& device = torch::nullopt) const override;
+
  private:
   std::shared_ptr<Collective> sync_;
 };
