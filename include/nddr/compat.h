@@ -21,6 +21,11 @@
 #include <c10/cuda/CUDACachingAllocator.h>
 #endif
 
+namespace c10d {
+class Backend;
+class ProcessGroup;
+}  // namespace c10d
+
 namespace nddr::compat {
 
 constexpr bool kTorch2 = TORCH_VERSION_MAJOR >= 2;
@@ -162,5 +167,16 @@ inline void reset_peak_device_memory(c10::DeviceIndex index) {
   (void)index;
 #endif
 }
+
+// c10d (distributed): 2.x moved the collectives of ProcessGroupGloo and
+// ProcessGroupNCCL to the c10d::Backend base class; in 1.13 they derive from
+// c10d::ProcessGroup. The rest of the c10d API nddr uses (TCPStore,
+// TCPStoreOptions, ProcessGroupGloo::Options/createDeviceForHostname, Work,
+// AllreduceOptions) is spelled the same in both.
+#if TORCH_VERSION_MAJOR >= 2
+using C10dBackend = c10d::Backend;
+#else
+using C10dBackend = c10d::ProcessGroup;
+#endif
 
 }  // namespace nddr::compat

@@ -1,4 +1,5 @@
 #include "nddr/backbones/resnet.h"
+#include "nddr/layers/batch_norm.h"
 
 #include <map>
 #include <string>
@@ -14,7 +15,7 @@ namespace {
 
 // ResNet keeps torchvision's BatchNorm defaults (momentum 0.1, eps 1e-5), so
 // torchvision weights behave as trained.
-torch::nn::BatchNorm2d batch_norm(int64_t channels) { return torch::nn::BatchNorm2d(channels); }
+BatchNorm2d batch_norm(int64_t channels) { return BatchNorm2d(channels); }
 
 torch::nn::Conv2d conv(int64_t in, int64_t out, int64_t kernel, int64_t stride = 1,
                        int64_t dilation = 1) {
@@ -89,7 +90,7 @@ class ResidualBlockImpl : public torch::nn::Module, public FoldsBatchNorm {
   }
 
   torch::nn::Conv2d conv1{nullptr}, conv2{nullptr}, conv3{nullptr};
-  torch::nn::BatchNorm2d bn1{nullptr}, bn2{nullptr}, bn3{nullptr};
+  BatchNorm2d bn1{nullptr}, bn2{nullptr}, bn3{nullptr};
   torch::nn::Sequential downsample{nullptr};
 };
 TORCH_MODULE(ResidualBlock);
@@ -164,7 +165,7 @@ class ResNetColumnImpl : public ColumnImpl, public FoldsBatchNorm {
   }
 
   torch::nn::Conv2d conv1{nullptr};
-  torch::nn::BatchNorm2d bn1{nullptr};
+  BatchNorm2d bn1{nullptr};
 
  private:
   std::vector<torch::nn::Sequential> layers_;

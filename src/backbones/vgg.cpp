@@ -1,4 +1,5 @@
 #include "nddr/backbones/vgg.h"
+#include "nddr/layers/batch_norm.h"
 
 #include <string>
 #include <vector>
@@ -80,8 +81,7 @@ class VggColumnImpl : public ColumnImpl, public FoldsBatchNorm {
                                           .bias(false));
         torch::nn::init::kaiming_normal_(conv->weight, 0.0, torch::kFanOut, torch::kReLU);
         add(conv);
-        add(torch::nn::BatchNorm2d(
-            torch::nn::BatchNorm2dOptions(out).momentum(kBnMomentum).eps(kBnEps)));
+        add(BatchNorm2d(torch::nn::BatchNorm2dOptions(out).momentum(kBnMomentum).eps(kBnEps)));
         add(torch::nn::ReLU(torch::nn::ReLUOptions().inplace(true)));
         channels = out;
       }

@@ -68,6 +68,8 @@ const std::vector<KeySpec>& config_schema() {
       {"network.head_hidden", T::kInt, "1024", "fc6/fc7 width of dense heads", between(1, 65536)},
       {"network.head_dilation", T::kInt, "12", "fc6 dilation of dense heads", between(1, 1024)},
       {"network.head_dropout", T::kDouble, "0.5", "dropout after fc6 and fc7", from_below(0, 1)},
+      {"network.sync_bn", T::kBool, "false",
+       "distributed: BatchNorm statistics over the global batch (SyncBatchNorm)"},
 
       {"tasks", T::kTaskList,
        "[{name: seg, kind: segmentation, channels: 40, loss_weight: 1},"
@@ -152,6 +154,14 @@ const std::vector<KeySpec>& config_schema() {
        "write TensorBoard event files (events.out.tfevents.*) in the run directory"},
       {"log.tensorboard_images", T::kInt, "3",
        "test images whose colourised predictions are logged at each evaluation", between(0, 64)},
+
+      {"dist.backend", T::kString, "auto",
+       "distributed: auto (NCCL on CUDA, else Gloo), gloo, nccl"},
+      {"dist.timeout", T::kDouble, "600",
+       "distributed: seconds any rank waits for the others (rendezvous, each collective)",
+       above(0, 1e6)},
+      {"dist.bucket_mb", T::kDouble, "25", "distributed: gradient all-reduce bucket size (MiB)",
+       above(0, 1e4)},
   };
   return schema;
 }

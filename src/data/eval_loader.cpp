@@ -19,6 +19,11 @@ void validate(const EvalLoaderOptions& options) {
                 std::to_string(options.workers()) + " and prefetch " +
                 std::to_string(options.prefetch()));
   }
+  if (options.shard_count() < 1 || options.shard_index() < 0 ||
+      options.shard_index() >= options.shard_count()) {
+    throw Error("eval loader: shard " + std::to_string(options.shard_index()) + " of " +
+                std::to_string(options.shard_count()) + " does not exist");
+  }
   validate(options.normalize());
 }
 
@@ -46,9 +51,13 @@ EvalLoader::EvalLoader(std::shared_ptr<const Dataset> dataset, EvalLoaderOptions
   TORCH_CHECK(dataset_, "EvalLoader: null dataset");
   validate(options_);
   options_.tasks(resolve_loader_tasks(*dataset_, options_.tasks()));
-  num_batches_ = (dataset_->size() + options_.batch_size() - 1) / options_.batch_size();
+  total_batches_ = (dataset_->size() + options_.batch_size() - 1) / options_.batch_size();
+  const int64_t shards = options_.shard_count();
+  const int64_t index = options_.shard_index();
+  num_batches_ = total_batches_ > index ? (total_batches_ - index + shards - 1) / shards : 0;
   auto produce = [dataset = dataset_, options = options_](int64_t number) {
-    Batch batch = load_eval_batch(*dataset, options, number);
+    Batch batch =
+        load_eval_batch(*dataset, options, options.shard_index() + number * options.shard_count());
     return options.pin_memory() ? pin_batch(std::move(batch)) : batch;
   };
   prefetcher_ = std::make_unique<detail::Prefetcher>(produce, 0, num_batches_, options_.workers(),

@@ -26,6 +26,16 @@ void validate(const TrainLoaderOptions& options) {
                 std::to_string(options.workers()) + " and prefetch " +
                 std::to_string(options.prefetch()));
   }
+  if (options.shard_count() < 1 || options.shard_index() < 0 ||
+      options.shard_index() >= options.shard_count()) {
+    throw Error("train loader: shard " + std::to_string(options.shard_index()) + " of " +
+                std::to_string(options.shard_count()) + " does not exist");
+  }
+  if (options.batch_size() % options.shard_count() != 0) {
+    throw Error("train.batch_size " + std::to_string(options.batch_size()) +
+                " (the global batch) does not divide into " +
+                std::to_string(options.shard_count()) + " ranks");
+  }
   validate(options.augment());
   validate(options.normalize());
 }
@@ -51,10 +61,14 @@ Batch load_train_batch(const Dataset& dataset, const TrainLoaderOptions& options
   TORCH_CHECK(size > 0 && batch_size > 0 && step >= 0, "load_train_batch: size ", size,
               ", batch_size ", batch_size, ", step ", step);
   const auto tasks = resolve_loader_tasks(dataset, options.tasks());
+  TORCH_CHECK(batch_size % options.shard_count() == 0, "load_train_batch: batch_size ", batch_size,
+              " over ", options.shard_count(), " shards");
+  const int64_t shard_size = batch_size / options.shard_count();
+  const int64_t first = step * batch_size + options.shard_index() * shard_size;
   std::vector<Sample> samples;
   int64_t epoch = -1;
   std::vector<int64_t> order;
-  for (int64_t position = step * batch_size; position < (step + 1) * batch_size; ++position) {
+  for (int64_t position = first; position < first + shard_size; ++position) {
     if (position / size != epoch) {
       epoch = position / size;
       order = epoch_permutation(size, options.seed(), epoch);

@@ -1,4 +1,5 @@
 #include "nddr/layers/nddr_layer.h"
+#include "nddr/layers/batch_norm.h"
 
 #include "nddr/util/error.h"
 
@@ -18,9 +19,9 @@ void NddrLayerImpl::reset() {
     conv->push_back(
         torch::nn::Conv2d(torch::nn::Conv2dOptions(tasks * channels, channels, 1).bias(false)));
     if (options.batch_norm()) {
-      bn->push_back(torch::nn::BatchNorm2d(torch::nn::BatchNorm2dOptions(channels)
-                                               .momentum(options.bn_momentum())
-                                               .eps(options.bn_eps())));
+      bn->push_back(BatchNorm2d(torch::nn::BatchNorm2dOptions(channels)
+                                    .momentum(options.bn_momentum())
+                                    .eps(options.bn_eps())));
     }
   }
   reset_parameters();
@@ -51,7 +52,7 @@ void NddrLayerImpl::reset_parameters() {
         break;
     }
   }
-  for (const auto& norm : *bn) norm->as<torch::nn::BatchNorm2d>()->reset_parameters();
+  for (const auto& norm : *bn) norm->as<BatchNorm2d>()->reset_parameters();
 }
 
 std::vector<torch::Tensor> NddrLayerImpl::forward(const std::vector<torch::Tensor>& features) {
@@ -77,7 +78,7 @@ std::vector<torch::Tensor> NddrLayerImpl::forward(const std::vector<torch::Tenso
                                /*stride=*/ones, /*padding=*/zeros, /*dilation=*/ones)
                      .chunk(tasks, 1);
   for (int64_t k = 0; k < tasks; ++k) {
-    if (options.batch_norm()) outputs[k] = bn[k]->as<torch::nn::BatchNorm2d>()->forward(outputs[k]);
+    if (options.batch_norm()) outputs[k] = bn[k]->as<BatchNorm2d>()->forward(outputs[k]);
     if (options.relu()) outputs[k] = torch::relu(outputs[k]);
   }
   return outputs;

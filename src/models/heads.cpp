@@ -32,11 +32,11 @@ void LargeFovHeadImpl::reset() {
                                               .padding(options.dilation())
                                               .dilation(options.dilation())
                                               .bias(false)));
-  bn6 = register_module("bn6", torch::nn::BatchNorm2d(bn_options()));
+  bn6 = register_module("bn6", BatchNorm2d(bn_options()));
   drop6 = register_module("drop6", torch::nn::Dropout2d(options.dropout()));
   fc7 = register_module("fc7",
                         torch::nn::Conv2d(torch::nn::Conv2dOptions(hidden, hidden, 1).bias(false)));
-  bn7 = register_module("bn7", torch::nn::BatchNorm2d(bn_options()));
+  bn7 = register_module("bn7", BatchNorm2d(bn_options()));
   drop7 = register_module("drop7", torch::nn::Dropout2d(options.dropout()));
   fc8 = register_module(
       "fc8",

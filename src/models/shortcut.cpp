@@ -39,9 +39,9 @@ void NddrShortcutImpl::reset() {
   const int64_t out = options.out_channels();
   conv = register_module("conv", conv1x1(total_channels(options, "NddrShortcut"), out));
   torch::nn::init::kaiming_normal_(conv->weight, 0.0, torch::kFanOut, torch::kReLU);
-  bn = register_module("bn", torch::nn::BatchNorm2d(torch::nn::BatchNorm2dOptions(out)
-                                                        .momentum(options.bn_momentum())
-                                                        .eps(options.bn_eps())));
+  bn = register_module("bn", BatchNorm2d(torch::nn::BatchNorm2dOptions(out)
+                                             .momentum(options.bn_momentum())
+                                             .eps(options.bn_eps())));
 }
 
 torch::Tensor NddrShortcutImpl::forward(const std::vector<torch::Tensor>& stages) {

@@ -61,4 +61,15 @@ void BinnedOrderStatistics::reset() {
   total_ = 0;
 }
 
+void BinnedOrderStatistics::set_bin_counts(std::vector<int64_t> counts) {
+  TORCH_CHECK(counts.size() == counts_.size(), "BinnedOrderStatistics: ", counts.size(),
+              " counts given for ", counts_.size(), " bins");
+  total_ = 0;
+  for (const int64_t count : counts) {
+    TORCH_CHECK(count >= 0, "BinnedOrderStatistics: negative bin count ", count);
+    total_ += count;
+  }
+  counts_ = std::move(counts);
+}
+
 }  // namespace nddr

@@ -10,50 +10,48 @@ namespace F = torch::nn::functional;
 
 namespace {
 
-/// Cross-entropy summed over non-ignored labels and divided by their count:
-/// nll_loss's own mean divides 0 by 0 when every label is ignored.
-torch::Tensor masked_cross_entropy(const torch::Tensor& logits, const torch::Tensor& labels,
-                                   int64_t ignore) {
+/// Cross-entropy summed over non-ignored labels, and their count: nll_loss's
+/// own mean divides 0 by 0 when every label is ignored.
+LossTerms masked_cross_entropy(const torch::Tensor& logits, const torch::Tensor& labels,
+                               int64_t ignore) {
   auto total = F::nll_loss(torch::log_softmax(logits, 1), labels,
                            F::NLLLossFuncOptions().ignore_index(ignore).reduction(torch::kSum));
-  auto count = (labels != ignore).sum().clamp_min(1).to(total.scalar_type());
-  return total / count;
+  return {total, (labels != ignore).sum().to(total.scalar_type())};
 }
 
-/// Mean of `values` over `valid`, zero (still attached to the graph) when
-/// nothing is valid.
-torch::Tensor masked_mean(const torch::Tensor& values, const torch::Tensor& valid) {
+/// Sum of `values` over `valid`, and the count of valid elements.
+LossTerms masked_sum(const torch::Tensor& values, const torch::Tensor& valid) {
   auto mask = valid.to(values.scalar_type());
-  return (values * mask).sum() / mask.sum().clamp_min(1);
+  return {(values * mask).sum(), mask.sum()};
 }
 
-torch::Tensor segmentation_loss(const TaskSpec& task, const torch::Tensor& output,
-                                const torch::Tensor& target) {
+LossTerms segmentation_loss(const TaskSpec& task, const torch::Tensor& output,
+                            const torch::Tensor& target) {
   check_segmentation_shapes(task, output, target);
   check_labels(task, target, kIgnoreLabel);
   return masked_cross_entropy(output, target.to(torch::kLong), kIgnoreLabel);
 }
 
-torch::Tensor normals_loss(const TaskSpec& task, const torch::Tensor& output,
-                           const torch::Tensor& target) {
+LossTerms normals_loss(const TaskSpec& task, const torch::Tensor& output,
+                       const torch::Tensor& target) {
   check_dense_shapes(task, output, target, 3);
   auto truth = target.to(output.scalar_type());
   auto valid = truth.abs().sum(1) > 0;
   auto cosine = (F::normalize(output, F::NormalizeFuncOptions().dim(1)) *
                  F::normalize(truth, F::NormalizeFuncOptions().dim(1)))
                     .sum(1);
-  return masked_mean(1 - cosine, valid);
+  return masked_sum(1 - cosine, valid);
 }
 
-torch::Tensor depth_loss(const TaskSpec& task, const torch::Tensor& output,
-                         const torch::Tensor& target) {
+LossTerms depth_loss(const TaskSpec& task, const torch::Tensor& output,
+                     const torch::Tensor& target) {
   check_dense_shapes(task, output, target, 1);
   auto truth = target.to(output.scalar_type());
-  return masked_mean((output - truth).abs(), truth > 0);
+  return masked_sum((output - truth).abs(), truth > 0);
 }
 
-torch::Tensor classification_loss(const TaskSpec& task, const torch::Tensor& output,
-                                  const torch::Tensor& target) {
+LossTerms classification_loss(const TaskSpec& task, const torch::Tensor& output,
+                              const torch::Tensor& target) {
   check_classification_shapes(task, output, target);
   check_labels(task, target, kIgnoreClass);
   return masked_cross_entropy(output, target.to(torch::kLong), kIgnoreClass);
@@ -61,8 +59,8 @@ torch::Tensor classification_loss(const TaskSpec& task, const torch::Tensor& out
 
 }  // namespace
 
-torch::Tensor task_loss(const TaskSpec& task, const torch::Tensor& output,
-                        const torch::Tensor& target) {
+LossTerms task_loss_terms(const TaskSpec& task, const torch::Tensor& output,
+                          const torch::Tensor& target) {
   switch (task.kind) {
     case TaskKind::kSegmentation:
       return segmentation_loss(task, output, target);
@@ -74,6 +72,12 @@ torch::Tensor task_loss(const TaskSpec& task, const torch::Tensor& output,
       return classification_loss(task, output, target);
   }
   TORCH_CHECK(false, "task '", task.name, "': unhandled task kind");
+}
+
+torch::Tensor task_loss(const TaskSpec& task, const torch::Tensor& output,
+                        const torch::Tensor& target) {
+  const LossTerms terms = task_loss_terms(task, output, target);
+  return terms.sum / terms.count.clamp_min(1);
 }
 
 namespace {

@@ -20,6 +20,57 @@ double ratio(double numerator, double denominator) {
   return denominator > 0 ? numerator / denominator : kNaN;
 }
 
+/// Floating-point sums kept per add() call (one row each, `columns` wide) and
+/// pooled in row order, so that shards of a set merge bit-exactly (see
+/// MetricState).
+class PartialSums {
+ public:
+  explicit PartialSums(int64_t columns) : columns_(columns) {}
+
+  void add_row(const std::vector<double>& row) {
+    TORCH_CHECK(static_cast<int64_t>(row.size()) == columns_, "PartialSums: row of ", row.size());
+    values_.insert(values_.end(), row.begin(), row.end());
+  }
+
+  double total(int64_t column) const {
+    double sum = 0;
+    for (size_t i = static_cast<size_t>(column); i < values_.size(); i += columns_) {
+      sum += values_[i];
+    }
+    return sum;
+  }
+
+  torch::Tensor tensor() const {
+    const auto rows = static_cast<int64_t>(values_.size()) / std::max<int64_t>(columns_, 1);
+    return torch::tensor(values_, torch::kDouble).view({rows, columns_}).clone();
+  }
+
+  void set(const torch::Tensor& partials) {
+    TORCH_CHECK(partials.dim() == 2 && partials.size(1) == columns_,
+                "metric state: partial sums must be [rows, ", columns_, "], got ",
+                partials.sizes());
+    const auto flat = partials.to(torch::kDouble).contiguous().view(-1);
+    values_.assign(flat.data_ptr<double>(), flat.data_ptr<double>() + flat.numel());
+  }
+
+  void clear() { values_.clear(); }
+
+ private:
+  int64_t columns_;
+  std::vector<double> values_;
+};
+
+torch::Tensor counts_tensor(const std::vector<int64_t>& counts) {
+  return torch::tensor(counts, torch::kLong);
+}
+
+std::vector<int64_t> counts_of(const MetricState& state, size_t expected) {
+  TORCH_CHECK(state.counts.dim() == 1 && static_cast<size_t>(state.counts.numel()) == expected,
+              "metric state: expected ", expected, " counts, got ", state.counts.sizes());
+  const auto counts = state.counts.to(torch::kLong).contiguous();
+  return {counts.data_ptr<int64_t>(), counts.data_ptr<int64_t>() + counts.numel()};
+}
+
 /// Detached, on the CPU, in double: metrics pool over whole sets, where float
 /// sums would lose precision.
 torch::Tensor to_cpu_double(const torch::Tensor& tensor) {
@@ -45,22 +96,25 @@ class NormalsMetric : public MetricAccumulator {
         torch::atan2(torch::cross(predicted, truth, 1).norm(2, 1), (predicted * truth).sum(1)));
     auto angles = angle.masked_select(valid).contiguous();
     const double* data = angles.data_ptr<double>();
+    double sum = 0;
+    double sum_squares = 0;
     for (int64_t i = 0; i < angles.numel(); ++i) {
       const double a = data[i];
-      sum_ += a;
-      sum_squares_ += a * a;
+      sum += a;
+      sum_squares += a * a;
       within_11_ += a < 11.25;
       within_22_ += a < 22.5;
       within_30_ += a < 30.0;
     }
+    sums_.add_row({sum, sum_squares});
     angles_.add(data, angles.numel());
   }
 
   MetricValues compute() const override {
     const auto n = static_cast<double>(angles_.count());
-    return {{"mean", ratio(sum_, n)},
+    return {{"mean", ratio(sums_.total(0), n)},
             {"median", angles_.median()},
-            {"rmse", std::sqrt(ratio(sum_squares_, n))},
+            {"rmse", std::sqrt(ratio(sums_.total(1), n))},
             {"within_11.25", 100 * ratio(within_11_, n)},
             {"within_22.5", 100 * ratio(within_22_, n)},
             {"within_30", 100 * ratio(within_30_, n)}};
@@ -73,15 +127,32 @@ class NormalsMetric : public MetricAccumulator {
 
   void reset() override {
     angles_.reset();
-    sum_ = sum_squares_ = 0;
+    sums_.clear();
     within_11_ = within_22_ = within_30_ = 0;
+  }
+
+  // counts: the angle histogram's bins, then within_11.25, _22.5, _30.
+  MetricState state() const override {
+    std::vector<int64_t> counts = angles_.bin_counts();
+    counts.insert(counts.end(), {within_11_, within_22_, within_30_});
+    return {counts_tensor(counts), sums_.tensor()};
+  }
+
+  void set_state(const MetricState& state) override {
+    const size_t bins = angles_.bin_counts().size();
+    std::vector<int64_t> counts = counts_of(state, bins + 3);
+    within_11_ = counts[bins];
+    within_22_ = counts[bins + 1];
+    within_30_ = counts[bins + 2];
+    counts.resize(bins);
+    angles_.set_bin_counts(std::move(counts));
+    sums_.set(state.partials);
   }
 
  private:
   TaskSpec task_;
   BinnedOrderStatistics angles_;
-  double sum_ = 0;
-  double sum_squares_ = 0;
+  PartialSums sums_{2};  // angle, squared angle
   int64_t within_11_ = 0;
   int64_t within_22_ = 0;
   int64_t within_30_ = 0;
@@ -99,21 +170,25 @@ class DepthMetric : public MetricAccumulator {
     auto predicted = to_cpu_double(output).masked_select(valid).contiguous();
     const double* g = gt.data_ptr<double>();
     const double* d = predicted.data_ptr<double>();
+    double abs_err = 0;
+    double abs_rel = 0;
+    double squares = 0;
     for (int64_t i = 0; i < gt.numel(); ++i) {
       const double error = std::abs(d[i] - g[i]);
-      abs_err_ += error;
-      abs_rel_ += error / g[i];
-      squares_ += error * error;
+      abs_err += error;
+      abs_rel += error / g[i];
+      squares += error * error;
       within_delta_ += d[i] > 0 && std::max(d[i] / g[i], g[i] / d[i]) < kDeltaThreshold;
     }
+    sums_.add_row({abs_err, abs_rel, squares});
     count_ += gt.numel();
   }
 
   MetricValues compute() const override {
     const auto n = static_cast<double>(count_);
-    return {{"abs_err", ratio(abs_err_, n)},
-            {"abs_rel", ratio(abs_rel_, n)},
-            {"rmse", std::sqrt(ratio(squares_, n))},
+    return {{"abs_err", ratio(sums_.total(0), n)},
+            {"abs_rel", ratio(sums_.total(1), n)},
+            {"rmse", std::sqrt(ratio(sums_.total(2), n))},
             {"delta_1.25", 100 * ratio(within_delta_, n)}};
   }
 
@@ -122,15 +197,24 @@ class DepthMetric : public MetricAccumulator {
   }
 
   void reset() override {
-    abs_err_ = abs_rel_ = squares_ = 0;
+    sums_.clear();
     within_delta_ = count_ = 0;
+  }
+
+  MetricState state() const override {
+    return {counts_tensor({within_delta_, count_}), sums_.tensor()};
+  }
+
+  void set_state(const MetricState& state) override {
+    const auto counts = counts_of(state, 2);
+    within_delta_ = counts[0];
+    count_ = counts[1];
+    sums_.set(state.partials);
   }
 
  private:
   TaskSpec task_;
-  double abs_err_ = 0;
-  double abs_rel_ = 0;
-  double squares_ = 0;
+  PartialSums sums_{3};  // absolute error, relative error, squared error
   int64_t within_delta_ = 0;
   int64_t count_ = 0;
 };
@@ -156,6 +240,16 @@ class ClassificationMetric : public MetricAccumulator {
   std::map<std::string, bool> higher_is_better() const override { return {{"accuracy", true}}; }
 
   void reset() override { correct_ = count_ = 0; }
+
+  MetricState state() const override {
+    return {counts_tensor({correct_, count_}), torch::zeros({0, 0}, torch::kDouble)};
+  }
+
+  void set_state(const MetricState& state) override {
+    const auto counts = counts_of(state, 2);
+    correct_ = counts[0];
+    count_ = counts[1];
+  }
 
  private:
   TaskSpec task_;
@@ -199,6 +293,15 @@ std::map<std::string, bool> SegmentationMetric::higher_is_better() const {
 }
 
 void SegmentationMetric::reset() { confusion_.zero_(); }
+
+MetricState SegmentationMetric::state() const {
+  return {confusion_.flatten().clone(), torch::zeros({0, 0}, torch::kDouble)};
+}
+
+void SegmentationMetric::set_state(const MetricState& state) {
+  const auto counts = counts_of(state, static_cast<size_t>(confusion_.numel()));
+  confusion_ = torch::tensor(counts, torch::kLong).view_as(confusion_);
+}
 
 std::unique_ptr<MetricAccumulator> make_metric(const TaskSpec& task) {
   switch (task.kind) {

@@ -4,12 +4,40 @@
 
 namespace nddr {
 
+namespace {
+
+// Merges the shards' metric states: counts add up; each batch's row of
+// partial sums goes to its place in the single-process batch order, where
+// every other rank holds zeros, so the all-reduced rows are exact copies.
+void merge_over_ranks(MetricAccumulator& accumulator, const EvalLoader& loader,
+                      Collective& collective, const std::string& task) {
+  MetricState state = accumulator.state();
+  torch::Tensor counts = state.counts.clone();
+  collective.all_reduce_sum(counts, "evaluation metric counts of task '" + task + "'");
+  torch::Tensor rows =
+      torch::zeros({loader.total_batches(), state.partials.size(1)}, torch::kDouble);
+  for (int64_t k = 0; k < state.partials.size(0); ++k) {
+    rows[loader.global_batch(k)].copy_(state.partials[k]);
+  }
+  if (rows.numel() > 0) {
+    collective.all_reduce_sum(rows, "evaluation partial sums of task '" + task + "'");
+  }
+  accumulator.set_state({counts, rows});
+}
+
+}  // namespace
+
 Evaluation evaluate(MultiTaskNetImpl& net, std::shared_ptr<const Dataset> dataset,
-                    const EvalLoaderOptions& options, const ExecutionOptions& execution) {
+                    const EvalLoaderOptions& options, const ExecutionOptions& execution,
+                    Collective* collective) {
+  if (collective != nullptr && collective->world_size() == 1) collective = nullptr;
   const auto start = std::chrono::steady_clock::now();
   const ExecutionOptions run = ExecutionOptions(execution).device(device_of(net));
   EvalLoaderOptions loader_options = options;
   loader_options.tasks(net.tasks()).pin_memory(run.device().is_cuda());
+  if (collective != nullptr) {
+    loader_options.shard_index(collective->rank()).shard_count(collective->world_size());
+  }
   EvalLoader loader(std::move(dataset), loader_options);
 
   std::map<std::string, std::unique_ptr<MetricAccumulator>> accumulators;
@@ -38,6 +66,14 @@ Evaluation evaluate(MultiTaskNetImpl& net, std::shared_ptr<const Dataset> datase
     evaluation.non_finite_images += non_finite.sum().item<int64_t>();
   }
   net.train(was_training);
+  if (collective != nullptr) {
+    for (const auto& task : net.tasks()) {
+      merge_over_ranks(*accumulators.at(task.name), loader, *collective, task.name);
+    }
+    torch::Tensor images = torch::tensor({evaluation.images}, torch::kLong);
+    collective->all_reduce_sum(images, "evaluation image count");
+    evaluation.images = images.item<int64_t>();
+  }
 
   for (const auto& task : net.tasks()) {
     evaluation.metrics[task.name] = accumulators.at(task.name)->compute();

@@ -2,11 +2,13 @@
 
 #include <chrono>
 #include <filesystem>
+#include <optional>
 
 #include "nddr/config/network_config.h"
 #include "nddr/data/registry.h"
 #include "nddr/io/atomic_file.h"
 #include "nddr/io/weights.h"
+#include "nddr/layers/batch_norm.h"
 #include "nddr/models/flops.h"
 #include "nddr/models/fold_batchnorm.h"
 #include "nddr/train/checkpoint.h"
@@ -188,45 +190,76 @@ MultiTaskNet network_from_config(const Config& config) {
   return net;
 }
 
+namespace {
+
+// Distributed resume: every rank must read the checkpoint that rank 0 sees.
+bool agree_on_resume(bool found, const std::string& path, Collective& collective) {
+  torch::Tensor flag = torch::tensor({found ? 1 : 0}, torch::kLong);
+  collective.broadcast(flag, 0, "resume decision");
+  const bool rank0_found = flag.item<int64_t>() == 1;
+  if (rank0_found && !found) {
+    throw Error("rank " + std::to_string(collective.rank()) + " cannot find the checkpoint '" +
+                path +
+                "' that rank 0 resumes from: the run directory must be on a file system "
+                "every rank shares");
+  }
+  return rank0_found;
+}
+
+}  // namespace
+
 RunResults train_from_config(const Config& config, TrainObserver& observer,
                              const RunOptions& options) {
   const RunPaths paths = run_paths(config);
   if (options.resume && options.overwrite)
     throw Error("--resume and --overwrite exclude each other");
-  std::filesystem::create_directories(paths.dir);
-  const RunLock lock(paths.dir);
-  for (const auto& stale : remove_stale_temporaries(paths.dir)) {
-    observer.on_note("removed '" + stale + "', left by an interrupted write");
-  }
-  const auto existing = existing_run_files(paths);
-  if (!existing.empty() && !options.resume && !options.overwrite) {
-    throw Error("run directory '" + paths.dir + "' already holds a run (" + join(existing, ", ") +
-                "): continue it with --resume, replace it with --overwrite, or choose another "
-                "name");
+  Collective* collective = options.collective.get();
+  // Rank 0 owns the run directory: the lock, the clean-up and every file.
+  const bool rank0 = collective == nullptr || collective->rank() == 0;
+  std::optional<RunLock> lock;
+  if (rank0) {
+    std::filesystem::create_directories(paths.dir);
+    lock.emplace(paths.dir);
+    for (const auto& stale : remove_stale_temporaries(paths.dir)) {
+      observer.on_note("removed '" + stale + "', left by an interrupted write");
+    }
+    const auto existing = existing_run_files(paths);
+    if (!existing.empty() && !options.resume && !options.overwrite) {
+      throw Error("run directory '" + paths.dir + "' already holds a run (" + join(existing, ", ") +
+                  "): continue it with --resume, replace it with --overwrite, or choose another "
+                  "name");
+    }
   }
   const std::string config_yaml = config.to_yaml();
 
   MultiTaskNet net = network_from_config(config);
+  if (collective != nullptr && config.get_bool("network.sync_bn")) {
+    set_sync_batch_norm(*net, options.collective);
+  }
   auto train_set = dataset_from_config(config, "train");
   auto test_set = dataset_from_config(config, "test");
-  Trainer trainer(net, train_set, train_loader_options(config),
-                  train_options(config).stop_after(options.stop_after));
-  const bool resuming = options.resume && std::filesystem::exists(paths.checkpoint());
+  Trainer trainer(
+      net, train_set, train_loader_options(config),
+      train_options(config).stop_after(options.stop_after).collective(options.collective));
+  bool resuming = options.resume && std::filesystem::exists(paths.checkpoint());
+  if (collective != nullptr && options.resume) {
+    resuming = agree_on_resume(resuming, paths.checkpoint(), *collective);
+  }
   if (resuming) {
     const CheckpointState state = read_checkpoint_state(paths.checkpoint());
     for (const auto& change : check_resume(paths.checkpoint(), state.config_yaml, config)) {
-      observer.on_note("resume: " + change.describe());
+      if (rank0) observer.on_note("resume: " + change.describe());
     }
     trainer.resume_from(paths.checkpoint());
-  } else {
+  } else if (rank0) {
     // A fresh start: nothing of an earlier run (--overwrite, or a --resume
     // that found no checkpoint) may mix into this one.
     remove_run_files(paths);
   }
-  write_file_atomically(paths.config(), [&](std::ostream& out) { out << config_yaml; });
+  if (rank0) write_file_atomically(paths.config(), [&](std::ostream& out) { out << config_yaml; });
   // The one place that decides whether this process writes the TensorBoard log.
   std::unique_ptr<TensorBoardObserver> tensorboard;
-  if (config.get_bool("log.tensorboard")) {
+  if (rank0 && config.get_bool("log.tensorboard")) {
     tensorboard = std::make_unique<TensorBoardObserver>(paths.dir, net, trainer, test_set,
                                                         eval_loader_options(config),
                                                         config.get_int("log.tensorboard_images"));
@@ -245,10 +278,11 @@ RunResults train_from_config(const Config& config, TrainObserver& observer,
     }
     return partial;
   }
-  save_weights(paths.weights(), *net, {{"config", config_yaml}});
+  if (rank0) save_weights(paths.weights(), *net, {{"config", config_yaml}});
 
   const ExecutionOptions execution = execution_options(config);
-  const Evaluation evaluation = evaluate(*net, test_set, eval_loader_options(config), execution);
+  const Evaluation evaluation =
+      evaluate(*net, test_set, eval_loader_options(config), execution, collective);
   if (tensorboard) tensorboard->on_evaluation(trainer.step(), evaluation);
   RunResults results = results_of(config, evaluation);
   const auto sample = test_set->get(0).image.to(execution.device());
@@ -261,7 +295,10 @@ RunResults train_from_config(const Config& config, TrainObserver& observer,
       std::to_string(sample.size(1)) + "x" + std::to_string(sample.size(2));
   results.info["train_seconds"] = std::to_string(train_seconds);
   results.info["steps"] = std::to_string(trainer.step());
-  save_results(paths.results(), results);
+  if (collective != nullptr) results.info["world_size"] = std::to_string(collective->world_size());
+  if (rank0) save_results(paths.results(), results);
+  // No rank reports success before rank 0's files are complete.
+  if (collective != nullptr) collective->barrier("final barrier after rank 0 wrote the results");
   return results;
 }
 

@@ -1,6 +1,7 @@
 #include "nddr/train/trainer.h"
 
 #include <chrono>
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -10,6 +11,7 @@
 #include "nddr/io/atomic_file.h"
 #include "nddr/tasks/losses.h"
 #include "nddr/train/checkpoint.h"
+#include "nddr/train/distributed.h"
 #include "nddr/train/divergence.h"
 #include "nddr/train/stop_signal.h"
 #include "nddr/util/error.h"
@@ -62,6 +64,18 @@ std::string divergence_message(const std::string& checkpoint_path, int64_t step,
   return text + " (lower train.lr, or see train.nan_policy)";
 }
 
+// Every rank stops at the same step boundary: the checkpoint written there is
+// a collective operation. One small all-reduce per step.
+int agree_on_stop(int signal, Collective& collective) {
+  torch::Tensor asked = torch::tensor(
+      {int64_t{signal == SIGINT ? 1 : 0}, int64_t{signal != 0 && signal != SIGINT ? 1 : 0}},
+      torch::kLong);
+  collective.all_reduce_sum(asked, "agreement on a stop signal");
+  if (asked[0].item<int64_t>() > 0) return SIGINT;
+  if (asked[1].item<int64_t>() > 0) return SIGTERM;
+  return 0;
+}
+
 }  // namespace
 
 void seed_step(int64_t seed, int64_t step) {
@@ -99,6 +113,22 @@ Trainer::Trainer(MultiTaskNet net, std::shared_ptr<const Dataset> train_set,
   if (options_.loss_scaling() || execution.precision() == Precision::kFp16) {
     scaler_.emplace(options_.loss_scaler());
   }
+  if (const auto& collective = options_.collective()) {
+    // Every rank must compute the same task weights from the global losses
+    // and gradients; only fixed weights do that so far.
+    if (options_.weighting().method != "fixed") {
+      throw Error("train.weighting '" + options_.weighting().method +
+                  "' is not available in distributed training yet; use 'fixed' there");
+    }
+    loader_options_.shard_index(collective->rank()).shard_count(collective->world_size());
+    if (loader_options_.batch_size() % collective->world_size() != 0) {
+      throw Error("train.batch_size " + std::to_string(loader_options_.batch_size()) +
+                  " (the global batch) does not divide into " +
+                  std::to_string(collective->world_size()) + " ranks");
+    }
+    broadcast_module_state(*net_, *collective, "broadcast of rank 0's initial weights");
+    gradient_sync_ = collective->gradient_sync(net_->parameters());
+  }
 }
 
 void Trainer::resume_from(const std::string& checkpoint_path) {
@@ -113,7 +143,9 @@ void Trainer::resume_from(const std::string& checkpoint_path) {
   skipped_steps_ = state.skipped_steps;
   checkpoint_step_ = state.step;
   if (scaler_ && state.loss_scaler) scaler_->set_state(*state.loss_scaler);
-  if (!options_.run_dir().empty()) truncate_log(options_.run_dir() + "/log.jsonl", step_);
+  if (!options_.run_dir().empty() && is_rank0()) {
+    truncate_log(options_.run_dir() + "/log.jsonl", step_);
+  }
 }
 
 StepReport Trainer::train_step(const Batch& host_or_device_batch, int64_t step) {
@@ -129,36 +161,56 @@ StepReport Trainer::train_step(const Batch& host_or_device_batch, int64_t step) 
   if (options_.skip_non_finite()) {
     for (const auto& buffer : net_->buffers()) buffers_before.push_back(buffer.clone());
   }
+  if (gradient_sync_) gradient_sync_->begin();
   std::map<std::string, torch::Tensor> outputs;
   {
     const PrecisionScope precision(execution);
     outputs = net_->forward(batch.images);
   }
   // Losses in fp32, outside autocast.
-  std::vector<torch::Tensor> losses;       // weighted by loss_weight, with their graph
-  std::vector<torch::Tensor> task_losses;  // unweighted, detached, for the report
+  std::vector<LossTerms> terms;
   for (const auto& task : net_->tasks()) {
     const torch::Tensor output = outputs.at(task.name).to(torch::kFloat);
     torch::Tensor target = batch.targets.at(task.name);
     if (is_dense(task.kind)) {
       target = resize_target_nearest(target, task.kind, output.size(2), output.size(3));
     }
-    const torch::Tensor loss = task_loss(task, output, target);
-    task_losses.push_back(loss.detach());
-    losses.push_back(task.loss_weight * loss);
+    terms.push_back(task_loss_terms(task, output, target));
+  }
+  RankLosses ranked;
+  if (options_.collective()) {
+    ranked = normalise_over_ranks(terms, *options_.collective());
+  } else {
+    for (const auto& term : terms) ranked.backward.push_back(term.sum / term.count.clamp_min(1));
+  }
+  std::vector<torch::Tensor> losses;  // weighted by loss_weight, with their graph
+  for (size_t t = 0; t < terms.size(); ++t) {
+    losses.push_back(net_->tasks()[t].loss_weight * ranked.backward[t]);
   }
   WeightingContext context;
   context.step = step;
   context.seed = options_.seed();
   if (scaler_) context.loss_scale = scaler_->scale();
   const torch::Tensor total = weighted_backward(*weighting_, losses, parameters_, context);
+  if (gradient_sync_) last_sync_ = gradient_sync_->finish(step);
   StepReport report;
-  // One device-to-host transfer for every loss.
-  task_losses.push_back(total);
-  const torch::Tensor values = torch::stack(task_losses).to(torch::kCPU, torch::kDouble);
-  const auto* value = compat::const_data<double>(values);
-  for (size_t i = 0; i < net_->tasks().size(); ++i) report.losses[net_->tasks()[i].name] = value[i];
-  report.total_loss = value[net_->tasks().size()];
+  if (options_.collective()) {
+    // The global losses (the same on every rank); distributed weights are fixed.
+    report.total_loss = 0.0;
+    for (size_t t = 0; t < terms.size(); ++t) {
+      report.losses[net_->tasks()[t].name] = ranked.values[t];
+      report.total_loss += net_->tasks()[t].loss_weight * ranked.values[t];
+    }
+  } else {
+    // One device-to-host transfer for every loss.
+    std::vector<torch::Tensor> detached;
+    for (const auto& loss : ranked.backward) detached.push_back(loss.detach());
+    detached.push_back(total);
+    const torch::Tensor values = torch::stack(detached).to(torch::kCPU, torch::kDouble);
+    const auto* value = compat::const_data<double>(values);
+    for (size_t t = 0; t < terms.size(); ++t) report.losses[net_->tasks()[t].name] = value[t];
+    report.total_loss = value[terms.size()];
+  }
   for (size_t t = 0; t < weighting_->last_weights().size(); ++t) {
     report.weights[net_->tasks()[t].name] = weighting_->last_weights()[t];
   }
@@ -184,6 +236,12 @@ StepReport Trainer::train_step(const Batch& host_or_device_batch, int64_t step) 
   return report;
 }
 
+void Trainer::synchronise_stats() {
+  if (!options_.collective() || stats_synchronised_at_ == step_) return;
+  synchronise_running_stats(*net_, *options_.collective());
+  stats_synchronised_at_ = step_;
+}
+
 void Trainer::save(const std::string& path) {
   // An update can overflow weights even from finite gradients: such weights
   // must not replace the last good checkpoint.
@@ -191,6 +249,8 @@ void Trainer::save(const std::string& path) {
   if (!bad_weight.empty()) {
     throw DivergenceError(divergence_message(path, step_, bad_weight, checkpoint_step_));
   }
+  synchronise_stats();
+  if (!is_rank0()) return;
   CheckpointState state{step_, options_.seed(), options_.config_yaml(), skipped_steps_,
                         std::nullopt};
   if (scaler_) state.loss_scaler = scaler_->state();
@@ -201,7 +261,8 @@ void Trainer::save(const std::string& path) {
 void Trainer::run(TrainObserver& observer, std::shared_ptr<const Dataset> test_set,
                   const EvalLoaderOptions& eval_options) {
   const std::string& run_dir = options_.run_dir();
-  if (!run_dir.empty()) std::filesystem::create_directories(run_dir);
+  if (!run_dir.empty() && is_rank0()) std::filesystem::create_directories(run_dir);
+  const int64_t world_size = options_.collective() ? options_.collective()->world_size() : 1;
   const std::string checkpoint_path = run_dir + "/checkpoint.pt";
   const std::string log_path = run_dir + "/log.jsonl";
   const int64_t end = options_.stop_after() > 0 ? std::min(options_.stop_after(), options_.steps())
@@ -238,7 +299,7 @@ void Trainer::run(TrainObserver& observer, std::shared_ptr<const Dataset> test_s
       }
     }
     ++step_;
-    images_since_report += batch.images.size(0);
+    images_since_report += batch.images.size(0) * world_size;
 
     const bool last = step_ == end;
     if (step_ % options_.log_every() == 0 || last) {
@@ -250,7 +311,7 @@ void Trainer::run(TrainObserver& observer, std::shared_ptr<const Dataset> test_s
       images_since_report = 0;
       wait_since_report = 0.0;
       observer.on_step(report);
-      if (!run_dir.empty()) {
+      if (!run_dir.empty() && is_rank0()) {
         nlohmann::json entry = {{"step", report.step},
                                 {"loss", report.total_loss},
                                 {"task_loss", report.losses},
@@ -265,21 +326,26 @@ void Trainer::run(TrainObserver& observer, std::shared_ptr<const Dataset> test_s
       }
     }
     if (test_set && options_.eval_every() > 0 && step_ % options_.eval_every() == 0 && !last) {
-      const Evaluation evaluation = evaluate(*net_, test_set, eval_options, options_.execution());
+      synchronise_stats();
+      const Evaluation evaluation = evaluate(*net_, test_set, eval_options, options_.execution(),
+                                             options_.collective().get());
       observer.on_evaluation(step_, evaluation);
-      if (!run_dir.empty()) {
+      if (!run_dir.empty() && is_rank0()) {
         append_log(log_path, {{"step", step_}, {"eval", evaluation.metrics}});
       }
     }
     const bool periodic =
         options_.checkpoint_every() > 0 && step_ % options_.checkpoint_every() == 0;
-    const int signal = stop_requested();
+    int signal = stop_requested();
+    if (options_.collective()) signal = agree_on_stop(signal, *options_.collective());
     if (!run_dir.empty() && (periodic || last || signal != 0)) save(checkpoint_path);
     if (signal != 0 && !last) {
       stopped_by_signal_ = signal;
       return;
     }
   }
+  // The caller evaluates and saves the weights next: every rank must agree.
+  synchronise_stats();
 }
 
 }  // namespace nddr

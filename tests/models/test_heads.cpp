@@ -11,11 +11,11 @@ namespace {
 
 namespace F = torch::nn::functional;
 
-torch::Tensor eval_batch_norm(const torch::nn::BatchNorm2d& bn, const torch::Tensor& x) {
+torch::Tensor eval_batch_norm(const torch::nn::BatchNorm2dImpl& bn, const torch::Tensor& x) {
   auto view = [](const torch::Tensor& t) { return t.view({1, -1, 1, 1}); };
-  return (x - view(bn->running_mean)) / torch::sqrt(view(bn->running_var) + bn->options.eps()) *
-             view(bn->weight) +
-         view(bn->bias);
+  return (x - view(bn.running_mean)) / torch::sqrt(view(bn.running_var) + bn.options.eps()) *
+             view(bn.weight) +
+         view(bn.bias);
 }
 
 TEST(LargeFovHead, NamesAndParameterCount) {
@@ -54,8 +54,8 @@ TEST(LargeFovHead, EvalForwardMatchesExplicitComputation) {
   head->eval();  // dropout off
   auto x = torch::randn({1, 3, 5, 6}, torch::kDouble);
   auto y = F::conv2d(x, head->fc6->weight, F::Conv2dFuncOptions().padding(2).dilation(2));
-  y = torch::relu(eval_batch_norm(head->bn6, y));
-  y = torch::relu(eval_batch_norm(head->bn7, F::conv2d(y, head->fc7->weight)));
+  y = torch::relu(eval_batch_norm(*head->bn6, y));
+  y = torch::relu(eval_batch_norm(*head->bn7, F::conv2d(y, head->fc7->weight)));
   y = F::conv2d(y, head->fc8->weight, F::Conv2dFuncOptions().bias(head->fc8->bias));
   torch::NoGradGuard no_grad;
   EXPECT_TRUE(torch::allclose(head->forward(x), y, 1e-10, 1e-12));

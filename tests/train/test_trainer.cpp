@@ -45,8 +45,10 @@ struct LossRecorder : TrainObserver {
   std::vector<double> losses;
 };
 
+// Per test: ctest runs the tests of this file in parallel processes.
 fs::path fresh_dir(const std::string& name) {
-  const fs::path dir = fs::temp_directory_path() / ("nddr_trainer_" + name);
+  const std::string test = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+  const fs::path dir = fs::temp_directory_path() / ("nddr_trainer_" + test + "_" + name);
   fs::remove_all(dir);
   return dir;
 }

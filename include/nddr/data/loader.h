@@ -48,6 +48,11 @@ struct TrainLoaderOptions {
   /// Workers put batches in page-locked memory, so copies to a CUDA device
   /// can run asynchronously (needs a CUDA build).
   TORCH_ARG(bool, pin_memory) = false;
+  /// Distributed training: this rank takes the shard_index-th of shard_count
+  /// equal slices of each step's batch_size samples (the same samples one
+  /// process would use, augmented the same way). batch_size must divide.
+  TORCH_ARG(int64_t, shard_index) = 0;
+  TORCH_ARG(int64_t, shard_count) = 1;
 };
 
 struct EvalLoaderOptions {
@@ -59,6 +64,10 @@ struct EvalLoaderOptions {
   TORCH_ARG(std::vector<TaskSpec>, tasks) = {};
   /// As TrainLoaderOptions::pin_memory.
   TORCH_ARG(bool, pin_memory) = false;
+  /// Distributed evaluation: this loader yields batches shard_index,
+  /// shard_index + shard_count, ... of the single-process batch order.
+  TORCH_ARG(int64_t, shard_index) = 0;
+  TORCH_ARG(int64_t, shard_count) = 1;
 };
 
 /// The tasks a loader batches: `requested` (or all of the dataset's when
@@ -106,7 +115,8 @@ class TrainLoader {
 };
 
 /// One pass over a dataset in order, normalised, not augmented. Batch b holds
-/// samples [b*B, min((b+1)*B, size)).
+/// samples [b*B, min((b+1)*B, size)); a sharded loader yields only its
+/// shard's batches (global_batch() says which).
 class EvalLoader {
  public:
   EvalLoader(std::shared_ptr<const Dataset> dataset, EvalLoaderOptions options);
@@ -116,13 +126,22 @@ class EvalLoader {
 
   /// The next batch, or nullopt after the last. Rethrows loading errors.
   c10::optional<Batch> next();
+  /// Batches this loader yields (its shard's).
   int64_t num_batches() const { return num_batches_; }
+  /// Batches of the whole set, over all shards.
+  int64_t total_batches() const { return total_batches_; }
+  /// The position in the whole set's batch order of the batch that the
+  /// (k+1)-th call to next() returned.
+  int64_t global_batch(int64_t k) const {
+    return options_.shard_index() + k * options_.shard_count();
+  }
   const std::vector<TaskSpec>& tasks() const { return options_.tasks(); }
 
  private:
   std::shared_ptr<const Dataset> dataset_;
   EvalLoaderOptions options_;
   int64_t num_batches_;
+  int64_t total_batches_;
   int64_t next_batch_ = 0;
   std::unique_ptr<detail::Prefetcher> prefetcher_;
 };

@@ -2,6 +2,7 @@
 // Task heads: turn a column's last features into a task's output.
 
 #include <torch/torch.h>
+#include "nddr/layers/batch_norm.h"
 
 #include "nddr/layers/batchnorm_folding.h"
 
@@ -33,7 +34,7 @@ class LargeFovHeadImpl : public torch::nn::Cloneable<LargeFovHeadImpl>, public F
 
   LargeFovHeadOptions options;
   torch::nn::Conv2d fc6{nullptr}, fc7{nullptr}, fc8{nullptr};
-  torch::nn::BatchNorm2d bn6{nullptr}, bn7{nullptr};
+  BatchNorm2d bn6{nullptr}, bn7{nullptr};
   torch::nn::Dropout2d drop6{nullptr}, drop7{nullptr};
 };
 TORCH_MODULE(LargeFovHead);

@@ -3,6 +3,7 @@
 // last one alone: the NDDR-CNN-Shortcut merge and the sluice network's output.
 
 #include <torch/torch.h>
+#include "nddr/layers/batch_norm.h"
 
 #include <vector>
 
@@ -38,7 +39,7 @@ class NddrShortcutImpl : public torch::nn::Cloneable<NddrShortcutImpl>, public F
 
   StageMergeOptions options;
   torch::nn::Conv2d conv{nullptr};
-  torch::nn::BatchNorm2d bn{nullptr};
+  BatchNorm2d bn{nullptr};
 };
 TORCH_MODULE(NddrShortcut);
 

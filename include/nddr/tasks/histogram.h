@@ -32,6 +32,11 @@ class BinnedOrderStatistics {
 
   void reset();
 
+  /// The counts per bin, to merge histograms of disjoint parts of a stream.
+  const std::vector<int64_t>& bin_counts() const { return counts_; }
+  /// Replaces the counts (size bins(), each >= 0).
+  void set_bin_counts(std::vector<int64_t> counts);
+
  private:
   int64_t bin_of(double value) const;
 

@@ -21,6 +21,17 @@ namespace nddr {
 torch::Tensor task_loss(const TaskSpec& task, const torch::Tensor& output,
                         const torch::Tensor& target);
 
+/// task_loss in two parts: the loss summed over the valid elements, and their
+/// count (both 0-dim, in the output's dtype); task_loss = sum / max(count, 1).
+/// Distributed training divides each rank's sum by the count over all ranks,
+/// so that the averaged gradient is that of the loss over the global batch.
+struct LossTerms {
+  torch::Tensor sum;
+  torch::Tensor count;
+};
+LossTerms task_loss_terms(const TaskSpec& task, const torch::Tensor& output,
+                          const torch::Tensor& target);
+
 /// Resizes a dense target to (height, width) with nearest-neighbour sampling,
 /// as the reference does to bring labels to the logits' size.
 /// The convention is exactly torch's interpolate(mode=nearest): output index i

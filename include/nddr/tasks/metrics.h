@@ -15,6 +15,17 @@ namespace nddr {
 /// Metric values by name, e.g. {"miou": 0.41, "pixel_acc": 0.7}.
 using MetricValues = std::map<std::string, double>;
 
+/// An accumulator's state in a form that merges across disjoint shards of a
+/// set (distributed evaluation): `counts` (int64 [n]) add up exactly;
+/// `partials` (double [adds, k]) hold one row of floating-point sums per add()
+/// call, pooled by compute() in row order. Shards merged by adding counts and
+/// placing each batch's row at its position in the single-process order give
+/// bit-identical metrics to one pass over the set.
+struct MetricState {
+  torch::Tensor counts;
+  torch::Tensor partials;
+};
+
 class MetricAccumulator {
  public:
   virtual ~MetricAccumulator() = default;
@@ -24,6 +35,10 @@ class MetricAccumulator {
   /// For every metric name: true when higher is better.
   virtual std::map<std::string, bool> higher_is_better() const = 0;
   virtual void reset() = 0;
+  virtual MetricState state() const = 0;
+  /// Replaces the accumulated state (shapes as state() returns them, any
+  /// number of partial rows); Error on a shape mismatch.
+  virtual void set_state(const MetricState& state) = 0;
 };
 
 /// Metric names per kind:
@@ -53,6 +68,8 @@ class SegmentationMetric : public MetricAccumulator {
   MetricValues compute() const override;
   std::map<std::string, bool> higher_is_better() const override;
   void reset() override;
+  MetricState state() const override;
+  void set_state(const MetricState& state) override;
   /// int64 [classes, classes]: rows are ground truth, columns predictions.
   const torch::Tensor& confusion() const { return confusion_; }
 

@@ -9,6 +9,7 @@
 #include "nddr/models/multitask_net.h"
 #include "nddr/tasks/metrics.h"
 #include "nddr/train/execution.h"
+#include "nddr/util/collective.h"
 
 namespace nddr {
 
@@ -29,7 +30,11 @@ struct Evaluation {
 /// The forward pass runs on the net's device at `execution`'s precision and
 /// memory format (its device field is ignored); outputs are upsampled in fp32
 /// there and the metrics accumulate on the CPU, the same way on every device.
+/// With a `collective` of several ranks, rank r evaluates batches r, r + W,
+/// ... of the single-process order and the metric states are all-reduced, so
+/// every rank returns exactly the metrics of a single-process evaluation.
 Evaluation evaluate(MultiTaskNetImpl& net, std::shared_ptr<const Dataset> dataset,
-                    const EvalLoaderOptions& options, const ExecutionOptions& execution = {});
+                    const EvalLoaderOptions& options, const ExecutionOptions& execution = {},
+                    Collective* collective = nullptr);
 
 }  // namespace nddr

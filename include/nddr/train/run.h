@@ -49,6 +49,9 @@ struct RunOptions {
   /// Replace the files of a run already in the directory. Without it (or
   /// `resume`), training into a directory that holds a run is an Error.
   bool overwrite = false;
+  /// Train data-parallel over these ranks (nddr/dist/run_group.h); null =
+  /// one process. Rank 0 writes every file; all ranks return the results.
+  std::shared_ptr<Collective> collective = nullptr;
 };
 
 /// Trains the config's network and evaluates it on data.test. Writes

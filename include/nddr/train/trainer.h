@@ -18,6 +18,7 @@
 #include "nddr/train/loss_scaler.h"
 #include "nddr/train/optimizer.h"
 #include "nddr/train/schedule.h"
+#include "nddr/util/collective.h"
 #include "nddr/weighting/weighting.h"
 
 namespace nddr {
@@ -53,6 +54,10 @@ struct TrainOptions {
   /// Dynamic loss scaling; always on for fp16, optional otherwise (tests).
   TORCH_ARG(bool, loss_scaling) = false;
   TORCH_ARG(LossScalerOptions, loss_scaler) = {};
+  /// Distributed data-parallel training over these ranks (null: one
+  /// process). Each rank takes its slice of the global batch, gradients are
+  /// averaged, rank 0 writes the log and checkpoints (docs/distributed.md).
+  TORCH_ARG(std::shared_ptr<Collective>, collective) = nullptr;
 };
 
 /// What one logged step reports.
@@ -63,7 +68,7 @@ struct StepReport {
   double total_loss = 0.0;                ///< the weighting's combined loss
   std::map<std::string, double> weights;  ///< the weighting's per-task weights
   double lr = 0.0;                        ///< base group's current rate
-  double images_per_second = 0.0;         ///< since the previous report
+  double images_per_second = 0.0;         ///< since the previous report, all ranks
   double elapsed_seconds = 0.0;
   /// Why the step's update was not applied (a non-finite loss or gradient),
   /// or "" when it was.
@@ -112,11 +117,19 @@ class Trainer {
   const LossScaler* loss_scaler() const { return scaler_ ? &*scaler_ : nullptr; }
 
   /// One optimisation step on `batch` (on any device: it is moved to the
-  /// trainer's) at step `step` (public for tests and bench).
+  /// trainer's) at step `step` (public for tests and bench). Distributed,
+  /// `batch` is this rank's slice of the global batch.
   StepReport train_step(const Batch& batch, int64_t step);
 
+  /// Timing of the last step's gradient average (zero for one process).
+  const GradientSyncStats& last_gradient_sync() const { return last_sync_; }
+
  private:
+  bool is_rank0() const { return !options_.collective() || options_.collective()->rank() == 0; }
+
   void save(const std::string& path);
+  /// Distributed: makes the BatchNorm running statistics agree (once per step).
+  void synchronise_stats();
 
   MultiTaskNet net_;
   std::shared_ptr<const Dataset> train_set_;
@@ -127,7 +140,10 @@ class Trainer {
   std::vector<torch::Tensor> parameters_;  // trainable, in named_parameters() order
   std::unique_ptr<torch::optim::Optimizer> optimizer_;
   std::optional<LossScaler> scaler_;
+  std::unique_ptr<GradientSync> gradient_sync_;
+  GradientSyncStats last_sync_;
   int64_t step_ = 0;
+  int64_t stats_synchronised_at_ = -1;
   int64_t skipped_steps_ = 0;
   int64_t checkpoint_step_ = -1;  // step of the last checkpoint written or loaded
   int stopped_by_signal_ = 0;
