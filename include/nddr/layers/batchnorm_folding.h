@@ -28,9 +28,10 @@ class FoldsBatchNorm {
 torch::nn::Conv2d fold_conv_batchnorm(const torch::nn::Conv2dImpl& conv,
                                       const torch::nn::BatchNorm2dImpl& batch_norm);
 
-/// `batch_norm(x)`, or `x` once folding has removed `batch_norm`.
-inline torch::Tensor batch_norm_unless_folded(torch::nn::BatchNorm2d& batch_norm,
-                                              const torch::Tensor& x) {
+/// `batch_norm(x)`, or `x` once folding has removed `batch_norm` (a holder of
+/// torch's or nddr's BatchNorm2d, layers/batch_norm.h).
+template <typename BatchNormHolder>
+torch::Tensor batch_norm_unless_folded(BatchNormHolder& batch_norm, const torch::Tensor& x) {
   return batch_norm ? batch_norm->forward(x) : x;
 }
 
