@@ -186,7 +186,7 @@ def time_iterations(warmup, iters, batch, device, body):
         synchronize(device)
         ms.append((time.perf_counter() - start) * 1000.0)
     mean = sum(ms) / len(ms)
-    timing = {"median_ms": statistics.median(ms), "mean_ms": mean,
+    timing = {"min_ms": min(ms), "median_ms": statistics.median(ms), "mean_ms": mean,
               "images_per_second": batch * 1000.0 / mean}
     if device.type == "cuda":
         timing["peak_device_memory_mib"] = torch.cuda.max_memory_allocated(device) / 2**20

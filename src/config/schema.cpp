@@ -42,8 +42,9 @@ const std::vector<KeySpec>& config_schema() {
       {"precision", T::kString, "fp32",
        "fp32, bf16 (autocast, CUDA and CPU) or fp16 (autocast + dynamic loss scaling, CUDA); "
        "weights, BN statistics, losses and metrics stay fp32"},
-      {"channels_last", T::kBool, "false",
-       "channels_last (NHWC) weights and images; slower on the CPU (docs/performance.md)"},
+      {"channels_last", T::kString, "auto",
+       "NHWC weights and images: true, false, or auto = where measured faster (bf16 on the "
+       "CPU; docs/performance.md)"},
       {"cudnn.benchmark", T::kBool, "true", "CUDA: let cuDNN time and pick convolution algorithms"},
       {"cudnn.deterministic", T::kBool, "false",
        "CUDA: deterministic cuDNN algorithms only (turns cudnn.benchmark off)"},

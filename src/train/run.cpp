@@ -136,10 +136,18 @@ ExecutionOptions execution_options(const Config& config) {
   const torch::Device device = resolve_device(config.get_string("device"), "device");
   const Precision precision = parse_precision(config.get_string("precision"), "precision");
   check_precision(precision, device, "precision");
+  const std::string channels_last = config.get_string("channels_last");
+  if (channels_last != "auto" && channels_last != "true" && channels_last != "false") {
+    throw Error("channels_last: expected auto, true or false, got '" + channels_last + "'");
+  }
+  // auto: on only where measured faster (docs/performance.md): bf16 on the
+  // CPU, where oneDNN's bf16 convolutions want NHWC; not yet measured on GPUs.
+  const bool nhwc = channels_last == "auto" ? precision == Precision::kBf16 && device.is_cpu()
+                                            : channels_last == "true";
   return ExecutionOptions()
       .device(device)
       .precision(precision)
-      .channels_last(config.get_bool("channels_last"))
+      .channels_last(nhwc)
       .cudnn_benchmark(config.get_bool("cudnn.benchmark"))
       .deterministic(config.get_bool("cudnn.deterministic"));
 }

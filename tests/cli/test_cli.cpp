@@ -81,6 +81,7 @@ void write_tiny_config(const fs::path& path) {
 output_dir: runs
 seed: 3
 threads: 1
+device: cpu  # bit-identical resume needs deterministic kernels, which CUDA's atomics are not
 network: {width: 0.0625, head_hidden: 16, head_dilation: 2, head_dropout: 0.0}
 tasks:
   - {name: seg, kind: segmentation, channels: 4, loss_weight: 1}

@@ -83,6 +83,15 @@ TEST(Device, ConfigKeysGiveTheExecutionOptions) {
   EXPECT_TRUE(execution.deterministic());
   EXPECT_EQ(train_options(config).execution().precision(), Precision::kBf16);
 
+  config.apply_override("channels_last=auto");
+  EXPECT_TRUE(execution_options(config).channels_last());  // bf16 on the CPU
+  config.apply_override("precision=fp32");
+  EXPECT_FALSE(execution_options(config).channels_last());
+  config.apply_override("channels_last=sometimes");
+  EXPECT_NE(error_of([&] { execution_options(config); }).find("channels_last: expected auto"),
+            std::string::npos);
+  config.apply_override("channels_last=false");
+
   config.apply_override("device=tpu");
   EXPECT_NE(error_of([&] { execution_options(config); }).find("device: unknown device 'tpu'"),
             std::string::npos);
