@@ -7,11 +7,13 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <numeric>
+#include <optional>
 
 #include "commands.h"
 #include "config_options.h"
 #include "nddr/config/network_config.h"
 #include "nddr/data/loader.h"
+#include "nddr/deploy/torchscript_export.h"
 #include "nddr/models/fold_batchnorm.h"
 #include "nddr/train/run.h"
 #include "nddr/util/error.h"
@@ -122,6 +124,7 @@ struct BenchCommand {
   CLI::Option* threads = nullptr;
   int64_t thread_count = 0;
   bool json = false;
+  bool torchscript = false;
 
   void run() {
     if (threads->count() > 0) config.overrides.push_back("threads=" + std::to_string(thread_count));
@@ -162,6 +165,15 @@ struct BenchCommand {
         folded->forward(input.images);
       });
     }();
+    // What `nddr export` writes, traced at the benchmark's input size.
+    std::optional<Timing> inference_torchscript;
+    if (torchscript) {
+      torch::jit::Module module = trace_network(*net, ExportOptions().height(height).width(width));
+      inference_torchscript = time_iterations(warmup, iters, batch, [&](int64_t) {
+        torch::NoGradGuard no_grad;
+        module.forward({input.images});
+      });
+    }
     const TrainOptions options = train_options(loaded).run_dir("");
     Trainer trainer(net, samples, loader, options);
     // Steps wrap within train.steps so the poly schedule stays defined.
@@ -183,6 +195,7 @@ struct BenchCommand {
         {"inference_folded", inference_folded},
         {"train_step", train},
     };
+    if (inference_torchscript) report["inference_torchscript"] = *inference_torchscript;
     if (json) {
       std::cout << report.dump() << "\n";
       return;
@@ -197,14 +210,16 @@ struct BenchCommand {
               << "input: batch " << report["batch"] << " x 3x" << report["height"] << "x"
               << report["width"] << ", " << report["threads"] << " thread(s), " << report["warmup"]
               << " warmup + " << report["iters"] << " timed iterations\n"
-              << std::left << std::setw(17) << "" << std::right << std::setw(11) << "median ms"
+              << std::left << std::setw(22) << "" << std::right << std::setw(11) << "median ms"
               << std::setw(11) << "mean ms" << std::setw(11) << "images/s" << std::setw(15)
               << "peak RSS MiB"
               << "\n"
               << std::fixed;
-    for (const char* phase : {"inference", "inference_folded", "train_step"}) {
+    for (const char* phase :
+         {"inference", "inference_folded", "inference_torchscript", "train_step"}) {
+      if (!report.contains(phase)) continue;
       const auto& timing = report[phase];
-      std::cout << std::left << std::setw(17) << phase << std::right << std::setprecision(2)
+      std::cout << std::left << std::setw(22) << phase << std::right << std::setprecision(2)
                 << std::setw(11) << timing["median_ms"].get<double>() << std::setw(11)
                 << timing["mean_ms"].get<double>() << std::setw(11)
                 << timing["images_per_second"].get<double>() << std::setprecision(0)
@@ -237,6 +252,8 @@ void add_bench_command(CLI::App& app) {
                                      "LibTorch threads (default: the config's threads key; 0 = "
                                      "$NDDR_THREADS or all cores)");
   sub->add_flag("--json", command->json, "print the measurements as one JSON object");
+  sub->add_flag("--torchscript", command->torchscript,
+                "also time the network as `nddr export` writes it (traced, frozen TorchScript)");
   sub->callback([command] { command->run(); });
 }
 
