@@ -3,7 +3,8 @@
 // on 2 threads. Every candidate gives the same outputs and gradients as NddrLayer::forward (checked
 // before timing); the layer's forward uses the fastest.
 //
-//   bench_fusion_layers --benchmark_repetitions=7 --benchmark_enable_random_interleaving=true \
+// (one command line; no backslash here, which would continue the comment)
+//   bench_fusion_layers --benchmark_repetitions=7 --benchmark_enable_random_interleaving=true
 //     --benchmark_report_aggregates_only=true --benchmark_min_time=0.1
 
 #include <benchmark/benchmark.h>

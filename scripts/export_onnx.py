@@ -72,6 +72,9 @@ def main():
         entry.key, entry.value = "nddr.json", extra["nddr.json"]
         onnx.checker.check_model(model)
         onnx.save(model, temporary)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)  # mkstemp's 0600 is not what a user expects
         os.replace(temporary, args.onnx)
     except Exception as error:  # the message names the step; nothing is left behind
         print(f"export_onnx.py: {args.torchscript} -> {args.onnx}: {error}", file=sys.stderr)

@@ -14,6 +14,7 @@
 #include "device_peaks.h"
 #include "nddr/config/network_config.h"
 #include "nddr/data/loader.h"
+#include "nddr/deploy/torchscript_export.h"
 #include "nddr/models/flops.h"
 #include "nddr/models/fold_batchnorm.h"
 #include "nddr/train/run.h"
@@ -153,6 +154,7 @@ struct BenchCommand {
   double peak_override = 0.0;
   bool data_only = false;
   bool json = false;
+  bool torchscript = false;
 
   void run() {
     if (threads->count() > 0) config.overrides.push_back("threads=" + std::to_string(thread_count));
@@ -218,6 +220,17 @@ struct BenchCommand {
       });
     }();
     add_throughput(inference_folded, forward_flop, peak);
+    // What `nddr export` writes, traced at the benchmark's input size.
+    std::optional<Timing> inference_torchscript;
+    if (torchscript) {
+      torch::jit::Module module = trace_network(*net, ExportOptions().height(height).width(width));
+      inference_torchscript =
+          time_iterations(warmup, iters, batch, execution.device(), [&](int64_t) {
+            torch::NoGradGuard no_grad;
+            module.forward({input.images});
+          });
+      add_throughput(*inference_torchscript, forward_flop, peak);
+    }
     const TrainOptions options = train_options(loaded).run_dir("");
     Trainer trainer(net, samples, loader, options);
     // Steps wrap within train.steps so the poly schedule stays defined.
@@ -247,6 +260,7 @@ struct BenchCommand {
         {"inference_folded", inference_folded},
         {"train_step", train},
     };
+    if (inference_torchscript) report["inference_torchscript"] = *inference_torchscript;
     if (json) {
       std::cout << report.dump() << "\n";
       return;
@@ -295,15 +309,17 @@ struct BenchCommand {
               << (report["channels_last"].get<bool>() ? ", channels_last" : "") << ", "
               << std::setprecision(1) << std::fixed << report["forward_gflop"].get<double>()
               << " GFLOP per forward\n"
-              << std::left << std::setw(17) << "" << std::right << std::setw(11) << "median ms"
+              << std::left << std::setw(22) << "" << std::right << std::setw(11) << "median ms"
               << std::setw(11) << "mean ms" << std::setw(11) << "images/s" << std::setw(15)
               << "peak RSS MiB" << std::setw(10) << "TFLOP/s" << std::setw(8) << "MFU"
               << std::setw(16) << "device MiB"
               << "\n"
               << std::fixed;
-    for (const char* phase : {"inference", "inference_folded", "train_step"}) {
+    for (const char* phase :
+         {"inference", "inference_folded", "inference_torchscript", "train_step"}) {
+      if (!report.contains(phase)) continue;
       const auto& timing = report[phase];
-      std::cout << std::left << std::setw(17) << phase << std::right << std::setprecision(2)
+      std::cout << std::left << std::setw(22) << phase << std::right << std::setprecision(2)
                 << std::setw(11) << timing["median_ms"].get<double>() << std::setw(11)
                 << timing["mean_ms"].get<double>() << std::setw(11)
                 << timing["images_per_second"].get<double>() << std::setprecision(0)
@@ -355,6 +371,8 @@ void add_bench_command(CLI::App& app) {
   sub->add_flag("--data", command->data_only,
                 "time the training loader alone (data.train, no network), in images/s");
   sub->add_flag("--json", command->json, "print the measurements as one JSON object");
+  sub->add_flag("--torchscript", command->torchscript,
+                "also time the network as `nddr export` writes it (traced, frozen TorchScript)");
   sub->callback([command] { command->run(); });
 }
 

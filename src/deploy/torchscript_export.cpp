@@ -62,9 +62,14 @@ std::string export_metadata(const MultiTaskNetImpl& net, const ExportOptions& op
   }
   const NormalizeOptions& normalize = options.normalize();
   nlohmann::json normalization = {{"mode", normalize.mode()}};
+  // Enough for a user without nddr to prepare images from RGB in [0,1].
   if (normalize.mode() == "mean_std") {
     normalization["mean"] = normalize.mean();
     normalization["stddev"] = normalize.stddev();
+  } else if (normalize.mode() == "bgr_mean") {
+    normalization["channel_order"] = "BGR";
+    normalization["scale"] = 255.0;
+    normalization["bgr_mean"] = kReferenceBgrMean;
   }
   const nlohmann::json metadata = {
       {"format", "nddr-torchscript"},

@@ -168,25 +168,25 @@ NpyType parse_descr(const std::string& path, const std::string& descr) {
   const std::string code = descr.substr(1);
   NpyType type{};
   if (code == "f2") {
-    type = {torch::kHalf, torch::kHalf, 2};
+    type = {torch::kHalf, torch::kHalf, 2, false};
   } else if (code == "f4") {
-    type = {torch::kFloat, torch::kFloat, 4};
+    type = {torch::kFloat, torch::kFloat, 4, false};
   } else if (code == "f8") {
-    type = {torch::kDouble, torch::kDouble, 8};
+    type = {torch::kDouble, torch::kDouble, 8, false};
   } else if (code == "u1") {
-    type = {torch::kByte, torch::kByte, 1};
+    type = {torch::kByte, torch::kByte, 1, false};
   } else if (code == "b1") {
-    type = {torch::kByte, torch::kBool, 1};
+    type = {torch::kByte, torch::kBool, 1, false};
   } else if (code == "i1") {
-    type = {torch::kChar, torch::kChar, 1};
+    type = {torch::kChar, torch::kChar, 1, false};
   } else if (code == "i2") {
-    type = {torch::kShort, torch::kShort, 2};
+    type = {torch::kShort, torch::kShort, 2, false};
   } else if (code == "u2") {
-    type = {torch::kShort, torch::kInt, 2};
+    type = {torch::kShort, torch::kInt, 2, false};
   } else if (code == "i4") {
-    type = {torch::kInt, torch::kInt, 4};
+    type = {torch::kInt, torch::kInt, 4, false};
   } else if (code == "i8") {
-    type = {torch::kLong, torch::kLong, 8};
+    type = {torch::kLong, torch::kLong, 8, false};
   } else {
     bad("unsupported dtype (supported: f2 f4 f8 u1 u2 i1 i2 i4 i8 b1)");
   }

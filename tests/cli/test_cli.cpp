@@ -415,7 +415,8 @@ TEST(Cli, BenchJsonHasTheDocumentedKeys) {
   write_tiny_config(dir.path() / "tiny.yaml");
   const Output bench =
       run_cli(dir.path(),
-              "bench -c tiny.yaml --batch 2 --height 24 --width 40 --warmup 1 --iters 3 --json");
+              "bench -c tiny.yaml --batch 2 --height 24 --width 40 --warmup 1 --iters 3 --json "
+              "--torchscript");
   ASSERT_EQ(bench.code, 0) << describe(bench);
   const auto json = nlohmann::json::parse(bench.out);
   EXPECT_EQ(json["batch"], 2);
@@ -423,7 +424,8 @@ TEST(Cli, BenchJsonHasTheDocumentedKeys) {
   EXPECT_EQ(json["width"], 40);
   EXPECT_EQ(json["threads"], 1);
   EXPECT_EQ(json["iters"], 3);
-  for (const char* phase : {"inference", "inference_folded", "train_step"}) {
+  for (const char* phase :
+       {"inference", "inference_folded", "inference_torchscript", "train_step"}) {
     ASSERT_TRUE(json.contains(phase)) << bench.out;
     const auto& timing = json[phase];
     for (const char* key : {"median_ms", "mean_ms", "images_per_second", "peak_rss_mib"}) {

@@ -34,8 +34,9 @@ struct ExportOptions {
 torch::jit::Module trace_network(const MultiTaskNetImpl& net, const ExportOptions& options = {});
 
 /// The metadata JSON stored as kExportMetadataFile: format version, backbone,
-/// fusion, output stride, input channels and normalisation, and the outputs
-/// in order, each with its task name, kind and channels.
+/// fusion, output stride, input channels and normalisation (mode; mean and
+/// stddev for "mean_std"; channel order, scale and BGR mean for "bgr_mean"),
+/// and the outputs in order, each with its task name, kind and channels.
 std::string export_metadata(const MultiTaskNetImpl& net, const ExportOptions& options = {});
 
 /// trace_network + export_metadata, saved atomically to `path`.
