@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <numeric>
 
+#include "bench_weighting.h"
 #include "commands.h"
 #include "config_options.h"
 #include "nddr/config/network_config.h"
@@ -121,8 +122,31 @@ struct BenchCommand {
   CLI::Option* threads = nullptr;
   int64_t thread_count = 0;
   bool json = false;
+  CLI::Option* weighting = nullptr;
+  std::vector<std::string> weighting_methods;
+
+  // This command's own arguments, for the per-method child processes.
+  std::vector<std::string> plain_arguments() const {
+    std::vector<std::string> args = {"bench"};
+    if (!config.file.empty()) args.insert(args.end(), {"--config", config.file});
+    for (const auto& [flag, value] :
+         std::vector<std::pair<std::string, int64_t>>{{"--batch", batch},
+                                                      {"--height", height},
+                                                      {"--width", width},
+                                                      {"--warmup", warmup},
+                                                      {"--iters", iters}}) {
+      if (value != 0 || flag == "--warmup") args.insert(args.end(), {flag, std::to_string(value)});
+    }
+    if (threads->count() > 0) args.insert(args.end(), {"--threads", std::to_string(thread_count)});
+    args.insert(args.end(), config.overrides.begin(), config.overrides.end());
+    return args;
+  }
 
   void run() {
+    if (weighting->count() > 0) {
+      run_weighting_bench(plain_arguments(), weighting_methods, json);
+      return;
+    }
     if (threads->count() > 0) config.overrides.push_back("threads=" + std::to_string(thread_count));
     const Config loaded = config.load();
     if (warmup < 0) throw Error("--warmup must be >= 0, got " + std::to_string(warmup));
@@ -227,6 +251,11 @@ void add_bench_command(CLI::App& app) {
                                      "LibTorch threads (default: the config's threads key; 0 = "
                                      "$NDDR_THREADS or all cores)");
   sub->add_flag("--json", command->json, "print the measurements as one JSON object");
+  command->weighting =
+      sub->add_option("--weighting", command->weighting_methods,
+                      "time and peak memory of the train step per weighting method relative to "
+                      "fixed, each in its own process (names, or none for all)")
+          ->expected(0, -1);
   sub->callback([command] { command->run(); });
 }
 
