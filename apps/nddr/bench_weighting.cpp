@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <iomanip>
@@ -49,6 +50,8 @@ nlohmann::json bench_one(const std::string& command) {
 
 void run_weighting_bench(const std::vector<std::string>& bench_args,
                          std::vector<std::string> methods, bool json) {
+  // A bare --weighting gives CLI11's one empty value.
+  methods.erase(std::remove(methods.begin(), methods.end(), ""), methods.end());
   if (methods.empty()) methods = weighting_registry().names();
   for (const auto& method : methods) weighting_registry().get(method);  // unknown: Error now
   methods.erase(std::remove(methods.begin(), methods.end(), "fixed"), methods.end());
