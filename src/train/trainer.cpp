@@ -105,8 +105,7 @@ StepReport Trainer::train_step(const Batch& batch, int64_t step) {
   WeightingContext context;
   context.step = step;
   context.seed = options_.seed();
-  const torch::Tensor total =
-      weighted_backward(*weighting_, losses, parameters_, context);
+  const torch::Tensor total = weighted_backward(*weighting_, losses, parameters_, context);
   for (size_t t = 0; t < weighting_->last_weights().size(); ++t) {
     report.weights[net_->tasks()[t].name] = weighting_->last_weights()[t];
   }
