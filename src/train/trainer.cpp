@@ -69,6 +69,7 @@ Trainer::Trainer(MultiTaskNet net, std::shared_ptr<const Dataset> train_set,
   for (const auto& parameter : net_->parameters()) {
     if (parameter.requires_grad()) parameters_.push_back(parameter);
   }
+  for (const auto& parameter : weighting_->parameters()) parameters_.push_back(parameter);
   optimizer_ = make_optimizer(*net_, options_.optimizer(), groups_, weighting_->parameters());
 }
 

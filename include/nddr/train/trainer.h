@@ -93,7 +93,7 @@ class Trainer {
   TrainOptions options_;
   std::vector<ParamGroupInfo> groups_;
   std::shared_ptr<Weighting> weighting_;
-  std::vector<torch::Tensor> parameters_;  // trainable, in named_parameters() order
+  std::vector<torch::Tensor> parameters_;  // the network's trainable ones, then the weighting's
   std::unique_ptr<torch::optim::Optimizer> optimizer_;
   int64_t step_ = 0;
 };
