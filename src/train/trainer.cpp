@@ -61,10 +61,11 @@ Trainer::Trainer(MultiTaskNet net, std::shared_ptr<const Dataset> train_set,
   loader_options_.tasks(net_->tasks()).seed(static_cast<uint64_t>(options_.seed()));
   validate(options_.schedule(), options_.steps());
   weighting_ = make_weighting(options_.weighting(), static_cast<int64_t>(net_->tasks().size()));
-  if (weighting_->mode() != "parameters") {
-    throw Error("train.weighting_options.mode '" + weighting_->mode() +
-                "' is not available in the trainer yet: the network does not expose its shared "
-                "features (docs/weighting.md)");
+  if (weighting_->mode() == "representation" && net_->options().fusion.method != "split") {
+    throw Error(
+        "train.weighting_options.mode 'representation' needs network.fusion 'split' (the "
+        "shared trunk's output is the representation); fusion '" +
+        net_->options().fusion.method + "' has none: use mode 'parameters'");
   }
   for (const auto& parameter : net_->parameters()) {
     if (parameter.requires_grad()) parameters_.push_back(parameter);
@@ -90,7 +91,9 @@ StepReport Trainer::train_step(const Batch& batch, int64_t step) {
   apply_schedule(*optimizer_, groups_, options_.schedule(), step, options_.steps());
   net_->train();
   optimizer_->zero_grad();
-  const auto outputs = net_->forward(batch.images);
+  const bool representation = weighting_->mode() == "representation";
+  torch::Tensor shared_features;
+  const auto outputs = net_->forward(batch.images, representation ? &shared_features : nullptr);
   StepReport report;
   std::vector<torch::Tensor> losses;
   for (const auto& task : net_->tasks()) {
@@ -106,7 +109,9 @@ StepReport Trainer::train_step(const Batch& batch, int64_t step) {
   WeightingContext context;
   context.step = step;
   context.seed = options_.seed();
-  const torch::Tensor total = weighted_backward(*weighting_, losses, parameters_, context);
+  const torch::Tensor total =
+      representation ? representation_backward(*weighting_, losses, shared_features, context)
+                     : weighted_backward(*weighting_, losses, parameters_, context);
   for (size_t t = 0; t < weighting_->last_weights().size(); ++t) {
     report.weights[net_->tasks()[t].name] = weighting_->last_weights()[t];
   }
