@@ -194,7 +194,8 @@ class CaGrad : public GradientWeighting {
 // rows D_t = g_1 - g_t and U_t = u_1 - u_t (t = 2..T):
 // a_{2..T} = g_1 U^T (D U^T)^-1. IMTL-L (loss_scale, on by default: the
 // paper's hybrid): the gradients are those of e^s_t L_t - s_t, with s_t
-// learned by gradient descent like any task-specific parameter.
+// learned by gradient descent like any task-specific parameter. When D U^T
+// is singular (parallel or zero gradients) a = 1/T.
 class Imtl : public GradientWeighting {
  public:
   // One scalar parameter per task: each is then reached by its own task
@@ -219,6 +220,7 @@ class Imtl : public GradientWeighting {
   std::vector<double> solve(const SmallMatrix& m, const std::vector<double>& /*losses*/,
                             const WeightingContext& /*context*/) override {
     const int64_t n = m.n;
+    if (n == 1) return {1.0};
     auto norms = norms_of(m);
     for (auto& x : norms) x = std::max(x, 1e-300);
     // g_i . u_j = M_ij / |g_j|.
@@ -232,8 +234,14 @@ class Imtl : public GradientWeighting {
       }
     }
     std::vector<double> a(n, 1.0);
-    if (n == 1) return a;
-    const auto rest = solve_linear(transposed, rhs);
+    std::vector<double> rest;
+    try {
+      rest = solve_linear(transposed, rhs);
+    } catch (const Error&) {
+      // Parallel or zero gradients: every a on the simplex equalises the
+      // projections; take the mean.
+      return std::vector<double>(n, 1.0 / n);
+    }
     a[0] = 1.0;
     for (int64_t t = 1; t < n; ++t) {
       a[t] = rest[t - 1];
