@@ -9,6 +9,7 @@
 #include <numeric>
 #include <optional>
 
+#include "bench_weighting.h"
 #include "commands.h"
 #include "config_options.h"
 #include "device_peaks.h"
@@ -155,8 +156,31 @@ struct BenchCommand {
   bool data_only = false;
   bool json = false;
   bool torchscript = false;
+  CLI::Option* weighting = nullptr;
+  std::vector<std::string> weighting_methods;
+
+  // This command's own arguments, for the per-method child processes.
+  std::vector<std::string> plain_arguments() const {
+    std::vector<std::string> args = {"bench"};
+    if (!config.file.empty()) args.insert(args.end(), {"--config", config.file});
+    for (const auto& [flag, value] :
+         std::vector<std::pair<std::string, int64_t>>{{"--batch", batch},
+                                                      {"--height", height},
+                                                      {"--width", width},
+                                                      {"--warmup", warmup},
+                                                      {"--iters", iters}}) {
+      if (value != 0 || flag == "--warmup") args.insert(args.end(), {flag, std::to_string(value)});
+    }
+    if (threads->count() > 0) args.insert(args.end(), {"--threads", std::to_string(thread_count)});
+    args.insert(args.end(), config.overrides.begin(), config.overrides.end());
+    return args;
+  }
 
   void run() {
+    if (weighting->count() > 0) {
+      run_weighting_bench(plain_arguments(), weighting_methods, json);
+      return;
+    }
     if (threads->count() > 0) config.overrides.push_back("threads=" + std::to_string(thread_count));
     const Config loaded = config.load();
     if (peak_override < 0.0) throw Error("--peak-tflops must be > 0");
@@ -373,6 +397,11 @@ void add_bench_command(CLI::App& app) {
   sub->add_flag("--json", command->json, "print the measurements as one JSON object");
   sub->add_flag("--torchscript", command->torchscript,
                 "also time the network as `nddr export` writes it (traced, frozen TorchScript)");
+  command->weighting =
+      sub->add_option("--weighting", command->weighting_methods,
+                      "time and peak memory of the train step per weighting method relative to "
+                      "fixed, each in its own process (names, or none for all)")
+          ->expected(0, -1);
   sub->callback([command] { command->run(); });
 }
 

@@ -216,9 +216,15 @@ MultiTaskNetImpl::MultiTaskNetImpl(NetworkOptions options) : options_(std::move(
 }
 
 std::map<std::string, torch::Tensor> MultiTaskNetImpl::forward(const torch::Tensor& images) {
+  return forward(images, nullptr);
+}
+
+std::map<std::string, torch::Tensor> MultiTaskNetImpl::forward(const torch::Tensor& images,
+                                                               torch::Tensor* shared_features) {
   TORCH_CHECK(images.dim() == 4, "MultiTaskNet expects images [N,C,H,W], got ", images.sizes());
   const size_t num_tasks = options_.tasks.size();
   std::vector<torch::Tensor> features(num_tasks, shared_ ? shared_->forward(images) : images);
+  if (shared_features != nullptr) *shared_features = shared_ ? features.front() : torch::Tensor();
   // fused[i][k]: task k's output of the i-th fusion layer, kept for the shortcut.
   std::vector<std::vector<torch::Tensor>> fused;
   size_t next_fusion = 0;

@@ -101,14 +101,16 @@ Trainer::Trainer(MultiTaskNet net, std::shared_ptr<const Dataset> train_set,
   place_network(*net_, execution);
   weighting_ = make_weighting(options_.weighting(), static_cast<int64_t>(net_->tasks().size()));
   weighting_->to(execution.device());
-  if (weighting_->mode() != "parameters") {
-    throw Error("train.weighting_options.mode '" + weighting_->mode() +
-                "' is not available in the trainer yet: the network does not expose its shared "
-                "features (docs/weighting.md)");
+  if (weighting_->mode() == "representation" && net_->options().fusion.method != "split") {
+    throw Error(
+        "train.weighting_options.mode 'representation' needs network.fusion 'split' (the "
+        "shared trunk's output is the representation); fusion '" +
+        net_->options().fusion.method + "' has none: use mode 'parameters'");
   }
   for (const auto& parameter : net_->parameters()) {
     if (parameter.requires_grad()) parameters_.push_back(parameter);
   }
+  for (const auto& parameter : weighting_->parameters()) parameters_.push_back(parameter);
   optimizer_ = make_optimizer(*net_, options_.optimizer(), groups_, weighting_->parameters());
   if (options_.loss_scaling() || execution.precision() == Precision::kFp16) {
     scaler_.emplace(options_.loss_scaler());
@@ -162,10 +164,12 @@ StepReport Trainer::train_step(const Batch& host_or_device_batch, int64_t step) 
     for (const auto& buffer : net_->buffers()) buffers_before.push_back(buffer.clone());
   }
   if (gradient_sync_) gradient_sync_->begin();
+  const bool representation = weighting_->mode() == "representation";
+  torch::Tensor shared_features;
   std::map<std::string, torch::Tensor> outputs;
   {
     const PrecisionScope precision(execution);
-    outputs = net_->forward(batch.images);
+    outputs = net_->forward(batch.images, representation ? &shared_features : nullptr);
   }
   // Losses in fp32, outside autocast.
   std::vector<LossTerms> terms;
@@ -191,7 +195,9 @@ StepReport Trainer::train_step(const Batch& host_or_device_batch, int64_t step) 
   context.step = step;
   context.seed = options_.seed();
   if (scaler_) context.loss_scale = scaler_->scale();
-  const torch::Tensor total = weighted_backward(*weighting_, losses, parameters_, context);
+  const torch::Tensor total =
+      representation ? representation_backward(*weighting_, losses, shared_features, context)
+                     : weighted_backward(*weighting_, losses, parameters_, context);
   if (gradient_sync_) last_sync_ = gradient_sync_->finish(step);
   StepReport report;
   if (options_.collective()) {

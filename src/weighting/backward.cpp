@@ -62,9 +62,10 @@ std::vector<bool> shared_mask(const std::vector<std::vector<torch::Tensor>>& gra
   return shared;
 }
 
-torch::Tensor weighted_backward(Weighting& weighting, const std::vector<torch::Tensor>& losses,
+torch::Tensor weighted_backward(Weighting& weighting, const std::vector<torch::Tensor>& raw_losses,
                                 const std::vector<torch::Tensor>& parameters,
                                 const WeightingContext& context) {
+  const std::vector<torch::Tensor> losses = weighting.transform_losses(raw_losses);
   TORCH_CHECK(static_cast<int64_t>(losses.size()) == weighting.num_tasks(),
               "weighted_backward: expected ", weighting.num_tasks(), " losses, got ",
               losses.size());
@@ -128,10 +129,11 @@ torch::Tensor weighted_backward(Weighting& weighting, const std::vector<torch::T
 }
 
 torch::Tensor representation_backward(Weighting& weighting,
-                                      const std::vector<torch::Tensor>& losses,
+                                      const std::vector<torch::Tensor>& raw_losses,
                                       const torch::Tensor& representation,
                                       const WeightingContext& context) {
-  if (!weighting.uses_gradients()) return weighted_backward(weighting, losses, {}, context);
+  if (!weighting.uses_gradients()) return weighted_backward(weighting, raw_losses, {}, context);
+  const std::vector<torch::Tensor> losses = weighting.transform_losses(raw_losses);
   std::vector<torch::Tensor> rows;
   for (const auto& loss : losses) {
     const torch::Tensor grad =
@@ -146,7 +148,7 @@ torch::Tensor representation_backward(Weighting& weighting,
   const torch::Tensor weights =
       weighting.gradient_weights(gram_of(matrix), loss_values(losses, context), context);
   const torch::Tensor total = weighted_sum(weights, losses);
-  total.backward();
+  (total * context.loss_scale).backward();
   return total.detach();
 }
 

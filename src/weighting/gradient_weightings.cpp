@@ -189,18 +189,38 @@ class CaGrad : public GradientWeighting {
   double c_;
 };
 
-// IMTL-G (Liu et al., ICLR 2021): the combination d = sum a_t g_t, sum a = 1,
-// whose projections onto every unit gradient u_t are equal. With rows
-// D_t = g_1 - g_t and U_t = u_1 - u_t (t = 2..T): a_{2..T} = g_1 U^T (D U^T)^-1.
-// (IMTL-L, the paper's loss-scale half, is not part of this method.)
+// IMTL (Liu et al., ICLR 2021). IMTL-G: the combination d = sum a_t g_t,
+// sum a = 1, whose projections onto every unit gradient u_t are equal. With
+// rows D_t = g_1 - g_t and U_t = u_1 - u_t (t = 2..T):
+// a_{2..T} = g_1 U^T (D U^T)^-1. IMTL-L (loss_scale, on by default: the
+// paper's hybrid): the gradients are those of e^s_t L_t - s_t, with s_t
+// learned by gradient descent like any task-specific parameter. When D U^T
+// is singular (parallel or zero gradients) a = 1/T.
 class Imtl : public GradientWeighting {
  public:
-  using GradientWeighting::GradientWeighting;
+  // One scalar parameter per task: each is then reached by its own task
+  // only and counts as task-specific (weighting/backward.h).
+  Imtl(int64_t num_tasks, bool loss_scale) : GradientWeighting(num_tasks) {
+    for (int64_t t = 0; loss_scale && t < num_tasks; ++t) {
+      scales_.push_back(register_parameter("log_scale_" + std::to_string(t), torch::zeros({})));
+    }
+  }
+
+  std::vector<torch::Tensor> transform_losses(const std::vector<torch::Tensor>& losses) override {
+    if (scales_.empty()) return losses;
+    std::vector<torch::Tensor> scaled;
+    for (size_t t = 0; t < losses.size(); ++t) {
+      const torch::Tensor s = scales_[t].to(losses[t].options());
+      scaled.push_back(torch::exp(s) * losses[t] - s);
+    }
+    return scaled;
+  }
 
  protected:
   std::vector<double> solve(const SmallMatrix& m, const std::vector<double>& /*losses*/,
                             const WeightingContext& /*context*/) override {
     const int64_t n = m.n;
+    if (n == 1) return {1.0};
     auto norms = norms_of(m);
     for (auto& x : norms) x = std::max(x, 1e-300);
     // g_i . u_j = M_ij / |g_j|.
@@ -214,8 +234,14 @@ class Imtl : public GradientWeighting {
       }
     }
     std::vector<double> a(n, 1.0);
-    if (n == 1) return a;
-    const auto rest = solve_linear(transposed, rhs);
+    std::vector<double> rest;
+    try {
+      rest = solve_linear(transposed, rhs);
+    } catch (const Error&) {
+      // Parallel or zero gradients: every a on the simplex equalises the
+      // projections; take the mean.
+      return std::vector<double>(n, 1.0 / n);
+    }
     a[0] = 1.0;
     for (int64_t t = 1; t < n; ++t) {
       a[t] = rest[t - 1];
@@ -223,6 +249,9 @@ class Imtl : public GradientWeighting {
     }
     return a;
   }
+
+ private:
+  std::vector<torch::Tensor> scales_;
 };
 
 // Nash-MTL (Navon et al., ICML 2022): the Nash bargaining solution, a > 0
@@ -304,7 +333,11 @@ void register_gradient_weightings(Registry<WeightingFactory>& registry) {
     const double c = read.real("c", 0.4, 0.0, false);
     return gradient_method<CaGrad>(read, num_tasks, c);
   });
-  registry.add("imtl", only_mode<Imtl>);
+  registry.add("imtl", [](const WeightingSpec& spec, int64_t num_tasks) {
+    WeightingOptionReader read(spec);
+    const bool loss_scale = read.flag("loss_scale", true);
+    return gradient_method<Imtl>(read, num_tasks, loss_scale);
+  });
   registry.add("nash_mtl", only_mode<NashMtl>);
   registry.add("aligned_mtl", only_mode<AlignedMtl>);
 }

@@ -54,6 +54,14 @@ int64_t WeightingOptionReader::integer(const std::string& key, int64_t fallback,
   return value;
 }
 
+bool WeightingOptionReader::flag(const std::string& key, bool fallback) {
+  const auto* found = find(key);
+  if (!found) return fallback;
+  if (*found == "true") return true;
+  if (*found == "false") return false;
+  fail(key, *found, "true or false");
+}
+
 std::string WeightingOptionReader::choice(const std::string& key, const std::string& fallback,
                                           const std::vector<std::string>& choices) {
   const auto* found = find(key);

@@ -17,6 +17,8 @@ class WeightingOptionReader {
   /// A number; `minimum` (exclusive when `strict`) bounds it.
   double real(const std::string& key, double fallback, double minimum, bool strict);
   int64_t integer(const std::string& key, int64_t fallback, int64_t minimum);
+  /// true or false.
+  bool flag(const std::string& key, bool fallback);
   /// One of `choices`.
   std::string choice(const std::string& key, const std::string& fallback,
                      const std::vector<std::string>& choices);

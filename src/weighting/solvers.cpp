@@ -155,7 +155,7 @@ std::vector<double> nash_weights(const SmallMatrix& gram, double ridge) {
   SmallMatrix m = gram;
   double mean_diagonal = 0;
   for (int64_t i = 0; i < n; ++i) mean_diagonal += gram(i, i) / n;
-  if (mean_diagonal <= 0) throw Error("nash_mtl: every task gradient is zero");
+  if (mean_diagonal <= 0) return std::vector<double>(n, 1.0);  // every g_t = 0: d = 0 anyway
   for (int64_t i = 0; i < n; ++i) m(i, i) += ridge * mean_diagonal;
   auto objective = [&](const std::vector<double>& a) {
     double value = 0.5 * dot(a, times(m, a));

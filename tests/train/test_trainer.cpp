@@ -158,6 +158,23 @@ TEST(Trainer, ResumeIsBitExactWithAGradientMethod) {
   });
 }
 
+TEST(Trainer, RepresentationModeNeedsSplitAndTrainsThere) {
+  const auto data = small_scenes(8, 3);
+  const WeightingSpec mgda_ub{"mgda", {{"mode", "representation"}}};
+  EXPECT_THROW(Trainer(MultiTaskNet(small_network("nddr")), data,
+                       TrainLoaderOptions().batch_size(4), options_for("", 2).weighting(mgda_ub)),
+               Error);
+  auto options = small_network("split");
+  options.fusion.split_stage = 3;
+  Trainer trainer(MultiTaskNet(options), data, TrainLoaderOptions().batch_size(4),
+                  options_for("", 2).weighting(mgda_ub));
+  LossRecorder recorder;
+  trainer.run(recorder);
+  EXPECT_EQ(recorder.losses.size(), 2u);
+  const auto& a = trainer.weighting().last_weights();
+  EXPECT_NEAR(a[0] + a[1], 1.0, 1e-12);
+}
+
 TEST(Trainer, UncertaintyLogVariancesAreTrained) {
   const auto data = small_scenes(8, 3);
   Trainer trainer(MultiTaskNet(small_network("nddr")), data, TrainLoaderOptions().batch_size(4),

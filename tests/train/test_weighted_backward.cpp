@@ -2,6 +2,7 @@
 // gradient method writes into them, on real (tiny) networks.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <set>
 
 #include "nddr/models/multitask_net.h"
@@ -146,6 +147,41 @@ TEST(WeightedBackward, MgdaOnANetworkGivesEqualProgressOnBothTasks) {
   ASSERT_GT(a[0], 1e-3);
   ASSERT_GT(a[1], 1e-3);
   EXPECT_NEAR(progress[0], progress[1], 1e-4 * std::abs(progress[0]));
+}
+
+TEST(RepresentationMode, MgdaUbOnSplitsTrunkOutput) {
+  auto options = tiny("split");
+  options.fusion.split_stage = 2;
+  MultiTaskNet net(options);
+  torch::manual_seed(4);
+  torch::Tensor features;
+  const auto outputs = net->forward(torch::randn({2, 3, 32, 32}), &features);
+  ASSERT_TRUE(features.defined());
+  const std::vector<torch::Tensor> losses = {outputs.at("seg").pow(2).mean(),
+                                             outputs.at("normals").pow(2).mean()};
+  // The expected update: the gradient of a1 L1 + a2 L2 with MGDA's weights
+  // from the losses' gradients with respect to the trunk output.
+  std::vector<torch::Tensor> rows;
+  for (const auto& loss : losses) {
+    rows.push_back(torch::autograd::grad({loss}, {features}, {}, true)[0].reshape({-1}));
+  }
+  const auto g = torch::stack(rows).to(torch::kDouble);
+  const double m11 = g[0].dot(g[0]).item<double>(), m22 = g[1].dot(g[1]).item<double>();
+  const double m12 = g[0].dot(g[1]).item<double>();
+  const double a = std::clamp((m22 - m12) / (m11 + m22 - 2 * m12), 0.0, 1.0);
+  std::vector<torch::Tensor> parameters = net->parameters();
+  const auto expected =
+      torch::autograd::grad({a * losses[0] + (1 - a) * losses[1]}, parameters, {}, true);
+  auto mgda = make_weighting({"mgda", {{"mode", "representation"}}}, 2);
+  representation_backward(*mgda, losses, features, {});
+  EXPECT_NEAR(mgda->last_weights()[0], a, 1e-6);  // the Gram is float
+  for (size_t i = 0; i < parameters.size(); ++i) {
+    EXPECT_TRUE(torch::allclose(parameters[i].grad(), expected[i], 1e-5, 1e-7)) << i;
+  }
+  // Methods without a trunk give no representation.
+  torch::Tensor none;
+  MultiTaskNet(tiny("nddr"))->forward(torch::randn({1, 3, 32, 32}), &none);
+  EXPECT_FALSE(none.defined());
 }
 
 }  // namespace

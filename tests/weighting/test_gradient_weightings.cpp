@@ -154,6 +154,19 @@ TEST(Imtl, EqualProjectionsOnEveryUnitGradient) {
   EXPECT_NEAR(a[0] + a[1] + a[2], 1.0, 1e-12);
 }
 
+TEST(GradientWeightings, DegenerateGradientsGiveFiniteWeights) {
+  // Identical or zero gradients must not stop a run: every method returns
+  // finite weights and a finite update.
+  for (const std::string method :
+       {"gradnorm", "mgda", "pcgrad", "cagrad", "imtl", "nash_mtl", "aligned_mtl"}) {
+    for (const auto& g : {rows({{1, 2}, {1, 2}}), rows({{0, 0}, {0, 0}}), rows({{1, 0}, {0, 0}})}) {
+      auto weighting = make(method);
+      const auto d = direction(*weighting, g);
+      EXPECT_TRUE(torch::isfinite(d).all().item<bool>()) << method << " " << g;
+    }
+  }
+}
+
 TEST(NashMtl, SolvesTheBargainingEquation) {
   // Orthogonal: M = diag(1, 4): a1^2 = 1, 4 a2^2 = 1 -> a = (1, 1/2), d = (1, 1).
   auto nash = make("nash_mtl");

@@ -170,6 +170,29 @@ TEST(RepresentationBackward, WeightsFromTheSharedFeaturesGradients) {
   EXPECT_TRUE(torch::allclose(w.grad(), expected, 0, 1e-12)) << w.grad();
 }
 
+TEST(Imtl, LossScalesTransformTheLossesBeforeTheGradientsAreCombined) {
+  // theta shared, L1 = 2 theta0, L2 = 1.5 theta1 at theta = (1, 1); s = (0, ln 2).
+  // Scaled: L1' = L1, L2' = 2 L2 - ln 2: g1 = (2, 0), g2 = (0, 3). IMTL-G:
+  // D = (2, -3), U = (1, -1), a2 = g1.U / D.U = 2/5, a1 = 3/5, d = (1.2, 1.2).
+  // ds_t = e^s_t L_t - 1 = (2 - 1, 2 * 1.5 - 1) = (1, 2).
+  auto imtl = make("imtl");
+  const auto scales = imtl->parameters();
+  ASSERT_EQ(scales.size(), 2u);
+  {
+    torch::NoGradGuard no_grad;
+    scales[1].fill_(std::log(2.0));
+  }
+  const auto theta = torch::ones({2}, torch::kFloat).requires_grad_(true);
+  const std::vector<torch::Tensor> losses = {2 * theta[0], 1.5 * theta[1]};
+  weighted_backward(*imtl, losses, {theta, scales[0], scales[1]}, {});
+  EXPECT_NEAR(theta.grad()[0].item<double>(), 1.2, 1e-6);
+  EXPECT_NEAR(theta.grad()[1].item<double>(), 1.2, 1e-6);
+  EXPECT_NEAR(scales[0].grad().item<double>(), 1.0, 1e-6);
+  EXPECT_NEAR(scales[1].grad().item<double>(), 2.0, 1e-6);
+  EXPECT_TRUE(make("imtl", {{"loss_scale", "false"}})->parameters().empty());
+  EXPECT_THROW(make("imtl", {{"loss_scale", "yes"}}), Error);
+}
+
 TEST(Weighting, UnknownMethodSuggestsTheClosest) {
   try {
     make("uncertainity");

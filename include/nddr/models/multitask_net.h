@@ -83,6 +83,11 @@ class MultiTaskNetImpl : public torch::nn::Module {
   /// tasks give logits at the backbone's output stride [N,C,h,w]
   /// (upsample with `upsample_to`), classification tasks [N,classes].
   std::map<std::string, torch::Tensor> forward(const torch::Tensor& images);
+  /// The same, and `shared_features` receives the features every task's
+  /// output is computed from: split's trunk output (the representation of
+  /// MGDA-UB); left undefined for the other methods.
+  std::map<std::string, torch::Tensor> forward(const torch::Tensor& images,
+                                               torch::Tensor* shared_features);
 
   const NetworkOptions& options() const { return options_; }
   const std::vector<TaskSpec>& tasks() const { return options_.tasks; }

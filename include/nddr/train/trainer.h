@@ -137,7 +137,7 @@ class Trainer {
   TrainOptions options_;
   std::vector<ParamGroupInfo> groups_;
   std::shared_ptr<Weighting> weighting_;
-  std::vector<torch::Tensor> parameters_;  // trainable, in named_parameters() order
+  std::vector<torch::Tensor> parameters_;  // the network's trainable ones, then the weighting's
   std::unique_ptr<torch::optim::Optimizer> optimizer_;
   std::optional<LossScaler> scaler_;
   std::unique_ptr<GradientSync> gradient_sync_;

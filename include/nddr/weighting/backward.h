@@ -34,6 +34,8 @@ std::vector<std::vector<torch::Tensor>> per_task_gradients(
 /// are not exactly zero there.
 std::vector<bool> shared_mask(const std::vector<std::vector<torch::Tensor>>& grads);
 
+/// `parameters` should include the weighting's own (IMTL's loss scales are
+/// reached by one task each, so they get their task's gradient).
 /// Fills the .grad of `parameters` from the T per-task scalar losses as
 /// `weighting` says (loss-based: backward of combine(); gradient-based: the
 /// combination above) and returns the loss to report: the combined loss of a

@@ -65,6 +65,12 @@ class Weighting : public torch::nn::Module {
   virtual torch::Tensor gradient_weights(const torch::Tensor& gram, const torch::Tensor& values,
                                          const WeightingContext& context);
 
+  /// Applied to the per-task losses before anything else (identity but for
+  /// IMTL's learned loss scales, e^s_t L_t - s_t).
+  virtual std::vector<torch::Tensor> transform_losses(const std::vector<torch::Tensor>& losses) {
+    return losses;
+  }
+
   /// For gradient methods: "parameters" (per-task gradients of the shared
   /// parameters) or "representation" (of the shared features; MGDA-UB).
   const std::string& mode() const { return mode_; }
