@@ -8,6 +8,7 @@
 #include <memory>
 #include <vector>
 
+#include "jpeg_check.h"
 #include "nddr/io/atomic_file.h"
 #include "nddr/util/error.h"
 
@@ -59,6 +60,8 @@ torch::Tensor read_image(const std::string& path, int64_t channels) {
   const int size = static_cast<int>(bytes.size());
   const int wanted = static_cast<int>(channels);
   int width = 0, height = 0, file_channels = 0;
+  const std::string jpeg_problem = io_detail::jpeg_table_problem(bytes.data(), bytes.size());
+  if (!jpeg_problem.empty()) throw Error("cannot decode image '" + path + "': " + jpeg_problem);
   // A corrupt or hostile header can claim any size: check it before the
   // decoder allocates the pixels.
   if (stbi_info_from_memory(bytes.data(), size, &width, &height, &file_channels) &&
