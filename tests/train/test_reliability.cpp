@@ -133,6 +133,21 @@ TEST(Divergence, FindsTheNonFiniteGradient) {
             std::string::npos);
 }
 
+TEST(Divergence, EvaluationCountsImagesWithNonFiniteOutputs) {
+  torch::manual_seed(1);
+  MultiTaskNet net(tiny_network());
+  const auto data = scenes();
+  EXPECT_EQ(evaluate(*net, data, EvalLoaderOptions().batch_size(4)).non_finite_images, 0);
+  {
+    torch::NoGradGuard no_grad;
+    for (auto& parameter : net->parameters()) parameter.fill_(std::nan(""));
+  }
+  const Evaluation diverged = evaluate(*net, data, EvalLoaderOptions().batch_size(4));
+  EXPECT_EQ(diverged.non_finite_images, diverged.images);
+  EXPECT_FALSE(diverged.metrics.at("normals").at("median") < 90)
+      << "NaN normals must not score a good median";
+}
+
 class CheckpointFaults : public ::testing::Test {
  protected:
   void SetUp() override {
