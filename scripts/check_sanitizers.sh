@@ -6,6 +6,8 @@
 #
 #   bash scripts/check_sanitizers.sh
 #   NDDR_SANITIZER_EXCLUDE='Trainer\.LossFalls' bash scripts/check_sanitizers.sh
+#
+# The -j default is the core count (ninja's own default oversubscribes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${NDDR_SANITIZER_BUILD_DIR:-build-asan}
@@ -17,7 +19,7 @@ if [ ! -f "$build/build.ninja" ]; then
     -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined" -DNDDR_BUILD_BENCH=OFF >/dev/null
 fi
 start=$(date +%s)
-nice cmake --build "$build"
+nice cmake --build "$build" -j "${NDDR_SANITIZER_JOBS:-$(nproc)}"
 built=$(date +%s)
 # LibTorch is not instrumented and keeps its registries until exit: leak
 # reports would be its, not ours. allocator_may_return_null lets a huge
