@@ -12,14 +12,16 @@ bool is_standalone(uint8_t marker) {
   return marker == 0x01 || marker == 0xD8 || (marker >= 0xD0 && marker <= 0xD7);
 }
 
-// The tables of one DHT segment [begin, end): each is a class/id byte, 16
-// code counts, then as many symbols as the counts add up to.
-std::string dht_problem(const uint8_t* data, size_t begin, size_t end) {
+// The tables of one DHT segment [begin, end) of a file of `size` bytes:
+// each is a class/id byte, 16 code counts, then as many symbols as the
+// counts add up to.
+std::string dht_problem(const uint8_t* data, size_t begin, size_t end, size_t size) {
   size_t pos = begin;
   while (pos < end) {
-    // Past the end of the file the decoder reads zeros, and goes on.
+    // The decoder reads a table's counts even past the segment's end, and
+    // zeros past the end of the file.
     int codes = 0;
-    for (size_t i = 1; i <= 16 && pos + i < end; ++i) codes += data[pos + i];
+    for (size_t i = 1; i <= 16 && pos + i < size; ++i) codes += data[pos + i];
     if (codes > kMaxHuffmanCodes) {
       return "a Huffman table has " + std::to_string(codes) + " codes, at most " +
              std::to_string(kMaxHuffmanCodes);
@@ -51,7 +53,7 @@ std::string jpeg_table_problem(const uint8_t* data, size_t size) {
     // A truncated segment is still parsed by the decoder as far as it goes.
     const size_t end = std::min(pos + 2 + length, size);
     if (marker == 0xC4) {
-      const std::string problem = dht_problem(data, pos + 4, end);
+      const std::string problem = dht_problem(data, pos + 4, end, size);
       if (!problem.empty()) return problem;
     }
     pos = end;
