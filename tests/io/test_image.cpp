@@ -205,5 +205,25 @@ TEST(Image, HeadersClaimingHugeOrImplausibleSizesAreRejectedBeforeDecoding) {
   }
 }
 
+// stb_image 2.27 writes past its tables on a Huffman table of more than 256
+// codes (found by fuzz_image): such a JPEG is rejected before decoding.
+TEST(Image, JpegWithAnOversizedHuffmanTableIsRejected) {
+  TempDir dir;
+  std::string jpeg = "\xFF\xD8\xFF\xC4";
+  jpeg += '\0';
+  jpeg += static_cast<char>(2 + 17);  // segment length, counts only
+  jpeg += '\0';                       // DC table 0
+  jpeg += std::string(16, '\x20');    // 16 x 32 = 512 codes
+  const std::string path = dir.file("bad.jpg");
+  write_bytes(path, jpeg);
+  try {
+    read_image(path);
+    FAIL() << "decoded";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("Huffman table has 512 codes"), std::string::npos)
+        << e.what();
+  }
+}
+
 }  // namespace
 }  // namespace nddr
