@@ -16,9 +16,13 @@
 #include "nddr/io/safetensors.h"
 #include "nddr/train/checkpoint.h"
 
+// stb's JPEG encoder left-shifts negative values, which UBSan reports: the
+// encoder only makes seeds and is not under test.
+#pragma clang attribute push(__attribute__((no_sanitize("undefined"))), apply_to = function)
 #define STB_IMAGE_WRITE_STATIC
 #define STB_IMAGE_WRITE_IMPLEMENTATION
 #include <stb/stb_image_write.h>
+#pragma clang attribute pop
 
 namespace fs = std::filesystem;
 
@@ -28,20 +32,6 @@ void write_jpeg(const std::string& path, int width, int height, int channels) {
   std::vector<unsigned char> pixels(static_cast<size_t>(width * height * channels));
   for (size_t i = 0; i < pixels.size(); ++i) pixels[i] = static_cast<unsigned char>(i * 37);
   stbi_write_jpg(path.c_str(), width, height, channels, pixels.data(), 90);
-}
-
-// A checkpoint as written before checkpoints carried a checksum.
-void write_legacy_checkpoint(const std::string& path, torch::nn::Module& net,
-                             torch::optim::Optimizer& optimizer) {
-  torch::serialize::OutputArchive archive, model, state;
-  net.save(model);
-  optimizer.save(state);
-  archive.write("model", model);
-  archive.write("optimizer", state);
-  archive.write("step", c10::IValue(int64_t{3}));
-  archive.write("seed", c10::IValue(int64_t{1}));
-  archive.write("config", c10::IValue(std::string("seed: 1\n")));
-  archive.save_to(path);
 }
 
 }  // namespace
@@ -60,20 +50,18 @@ int main(int argc, char** argv) {
   nddr::save_safetensors((root / "safetensors/float.safetensors").string(),
                          {{"w", torch::randn({3, 2})}, {"b", torch::zeros({3})}},
                          {{"config", "seed: 1"}});
-  nddr::save_safetensors(
-      (root / "safetensors/dtypes.safetensors").string(),
-      {{"h", torch::ones({2}, torch::kHalf)},
-       {"l", torch::arange(4, torch::kLong)},
-       {"m", torch::tensor({true, false})},
-       {"u", torch::full({2, 2}, 7, torch::kByte)},
-       {"e", torch::zeros({0, 3})}});
+  nddr::save_safetensors((root / "safetensors/dtypes.safetensors").string(),
+                         {{"h", torch::ones({2}, torch::kHalf)},
+                          {"l", torch::arange(4, torch::kLong)},
+                          {"m", torch::tensor({true, false})},
+                          {"u", torch::full({2, 2}, 7, torch::kByte)},
+                          {"e", torch::zeros({0, 3})}});
 
   nddr::save_npy((root / "npy/float.npy").string(), torch::randn({2, 3}));
   nddr::save_npy((root / "npy/int.npy").string(), torch::arange(6, torch::kInt).view({3, 2}));
   nddr::save_npy((root / "npy/bool.npy").string(), torch::tensor({true, false, true}));
   nddr::save_npy((root / "npy/scalar.npy").string(), torch::tensor(2.5, torch::kDouble));
-  nddr::testing::write_big_endian_npy((root / "npy/big_endian.npy").string(),
-                                      torch::randn({2, 2}));
+  nddr::testing::write_big_endian_npy((root / "npy/big_endian.npy").string(), torch::randn({2, 2}));
 
   // The image fuzzer's first byte picks the channels: prefix a 0.
   const auto prefixed = [&](const std::string& name, const fs::path& made) {
@@ -89,8 +77,7 @@ int main(int argc, char** argv) {
   prefixed("rgb.png", scratch / "rgb.png");
   nddr::write_png((scratch / "grey.png").string(), torch::randint(0, 256, {4, 4}, torch::kByte));
   prefixed("grey.png", scratch / "grey.png");
-  nddr::write_png((scratch / "rgba.png").string(),
-                  torch::randint(0, 256, {3, 2, 4}, torch::kByte));
+  nddr::write_png((scratch / "rgba.png").string(), torch::randint(0, 256, {3, 2, 4}, torch::kByte));
   prefixed("rgba.png", scratch / "rgba.png");
   nddr::testing::write_png16((scratch / "depth.png").string(),
                              torch::randint(0, 65536, {4, 3}, torch::kLong));
@@ -108,6 +95,5 @@ int main(int argc, char** argv) {
   optimizer.step();
   nddr::save_checkpoint((root / "checkpoint/current.pt").string(), *net, optimizer,
                         nddr::CheckpointState{3, 1, "seed: 1\n", 0});
-  write_legacy_checkpoint((root / "checkpoint/legacy.pt").string(), *net, optimizer);
   return 0;
 }

@@ -47,6 +47,7 @@ for target in "${targets[@]}"; do
   log=$build/fuzz_$target.log
   # A private copy of the corpus grows with what the run finds.
   cp -rn "$seeds/." "$work/"
+  started=$(date +%s)
   if "$build/fuzz/fuzz_$target" "$work" -max_total_time="$seconds" -rss_limit_mb=4096 \
     -max_len=65536 -timeout=20 -print_final_stats=1 \
     -artifact_prefix="$build/findings/$target-" >"$log" 2>&1; then
@@ -55,7 +56,10 @@ for target in "${targets[@]}"; do
     result=FINDING
     status=1
   fi
-  runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo '?')
-  echo "fuzz_$target: $result, $seconds s, $runs executions (log $log)"
+  took=$(($(date +%s) - started))
+  # libFuzzer prints its final stats only when it ends without a finding.
+  runs=$(grep -ao 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' ||
+    grep -ao '^#[0-9]*' "$log" | tail -1 | tr -d '#')
+  echo "fuzz_$target: $result, ${took} s, ${runs:-?} executions (log $log)"
 done
 exit $status

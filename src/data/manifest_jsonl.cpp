@@ -42,7 +42,8 @@ ManifestTable read_jsonl_manifest(const std::string& path) {
     };
     try {
       object = nlohmann::json::parse(text, bounded);
-    } catch (const nlohmann::json::parse_error& error) {
+    } catch (const nlohmann::json::exception& error) {
+      // parse_error, and out_of_range for a number beyond double ("1e999").
       throw Error(where + ": invalid JSON: " + shortened(error.what()));
     }
     if (!object.is_object()) throw Error(where + ": expected a JSON object {\"image\": ...}");

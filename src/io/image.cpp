@@ -8,6 +8,7 @@
 #include <memory>
 #include <vector>
 
+#include "jpeg_check.h"
 #include "nddr/io/atomic_file.h"
 #include "nddr/util/error.h"
 
@@ -26,6 +27,7 @@ namespace nddr {
 namespace {
 
 constexpr int64_t kMaxPixels = int64_t{16384} * 16384;
+constexpr int64_t kMaxPixelsPerByte = 4096;
 
 std::vector<stbi_uc> read_bytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -59,12 +61,25 @@ torch::Tensor read_image(const std::string& path, int64_t channels) {
   const int size = static_cast<int>(bytes.size());
   const int wanted = static_cast<int>(channels);
   int width = 0, height = 0, file_channels = 0;
+  const std::string jpeg_problem = io_detail::jpeg_table_problem(bytes.data(), bytes.size());
+  if (!jpeg_problem.empty()) throw Error("cannot decode image '" + path + "': " + jpeg_problem);
   // A corrupt or hostile header can claim any size: check it before the
   // decoder allocates the pixels.
-  if (stbi_info_from_memory(bytes.data(), size, &width, &height, &file_channels) &&
-      static_cast<int64_t>(width) * height > kMaxPixels) {
-    throw Error("image '" + path + "' is " + std::to_string(width) + "x" + std::to_string(height) +
-                " pixels, more than the limit of " + std::to_string(kMaxPixels) + " (16384x16384)");
+  if (stbi_info_from_memory(bytes.data(), size, &width, &height, &file_channels)) {
+    const int64_t pixels = static_cast<int64_t>(width) * height;
+    if (pixels > kMaxPixels) {
+      throw Error("image '" + path + "' is " + std::to_string(width) + "x" +
+                  std::to_string(height) + " pixels, more than the limit of " +
+                  std::to_string(kMaxPixels) + " (16384x16384)");
+    }
+    // No format stb reads packs more pixels than this into a byte (deflate
+    // stops near 1032:1, a JPEG block needs a few bits): a header claiming
+    // more is corrupt, and decoding it would fill gigabytes with nothing.
+    if (pixels > kMaxPixelsPerByte * static_cast<int64_t>(bytes.size())) {
+      throw Error("image '" + path + "' claims " + std::to_string(width) + "x" +
+                  std::to_string(height) + " pixels in " + std::to_string(bytes.size()) +
+                  " bytes: the file is truncated or corrupt");
+    }
   }
   torch::Tensor image;
   if (stbi_is_16_bit_from_memory(bytes.data(), size)) {

@@ -172,7 +172,10 @@ void save_safetensors(const std::string& path, const std::map<std::string, torch
   json header = json::object();
   std::vector<torch::Tensor> data;
   uint64_t offset = 0;
-  for (const auto& [name, tensor] : tensors) {
+  for (const auto& item : tensors) {
+    // Named references, not a structured binding: lambdas below capture them.
+    const std::string& name = item.first;
+    const torch::Tensor& tensor = item.second;
     const std::string where = "cannot save '" + path + "': tensor '" + name + "' ";
     if (name.empty() || name == kMetadataKey) throw Error(where + "has a reserved name");
     if (!tensor.defined()) throw Error(where + "is undefined");
@@ -258,7 +261,8 @@ SafetensorsFile load_safetensors(const std::string& path) {
   };
   try {
     header = json::parse(text, bounded);
-  } catch (const json::parse_error& error) {
+  } catch (const json::exception& error) {
+    // parse_error, and out_of_range for a number beyond double ("1e999").
     fail(path, std::string("header is not valid JSON: ") + error.what());
   }
   if (!header.is_object()) fail(path, "header is not a JSON object");

@@ -1,6 +1,7 @@
 #include "nddr/train/checkpoint.h"
 
 #include <fstream>
+#include <iterator>
 
 #include "nddr/io/atomic_file.h"
 #include "nddr/io/checksum.h"
@@ -11,66 +12,89 @@ namespace nddr {
 
 namespace {
 
-// Layout: an outer archive {"payload": uint8 tensor, "payload_crc32": int}
-// whose payload is itself an archive holding model, optimizer, step, seed,
-// config and skipped_steps. LibTorch's zip reader does not verify its CRCs,
-// so the outer CRC is what catches a damaged byte. Checkpoints written
-// before the payload existed hold those entries at the top level, unchecked.
-constexpr char kPayload[] = "payload";
-constexpr char kPayloadCrc[] = "payload_crc32";
+// Layout: an 8-byte magic, the little-endian u64 length and u32 CRC-32 of
+// a LibTorch archive (model, optimizer, weighting, step, seed, config,
+// skipped_steps, loss scale),
+// then the archive. The CRC is checked before LibTorch parses a byte: its
+// zip reader skips its own CRCs, and fuzzing found malformed archives that
+// crash it. Checkpoints written before the envelope existed are bare
+// archives (a zip, "PK..."), and load unchecked.
+constexpr char kMagic[] = "NDDRCKP1";
+constexpr size_t kMagicSize = 8;
+constexpr size_t kHeaderSize = kMagicSize + 8 + 4;
 
-std::string serialize(torch::serialize::OutputArchive& archive) {
-  std::string bytes;
-  archive.save_to([&](const void* data, size_t size) {
-    bytes.append(static_cast<const char*>(data), size);
-    return size;
-  });
+std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
+
+void append_little_endian(std::string& out, uint64_t value, int bytes) {
+  for (int i = 0; i < bytes; ++i) out.push_back(static_cast<char>((value >> (8 * i)) & 0xff));
+}
+
+uint64_t read_little_endian(const std::string& in, size_t offset, int bytes) {
+  uint64_t value = 0;
+  for (int i = bytes - 1; i >= 0; --i) {
+    value = (value << 8) | static_cast<uint8_t>(in[offset + static_cast<size_t>(i)]);
+  }
+  return value;
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error("cannot read checkpoint '" + path + "'");
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad()) throw Error("cannot read checkpoint '" + path + "'");
   return bytes;
 }
 
-torch::serialize::InputArchive open_archive(const std::string& path, const torch::Device& device) {
-  std::ifstream probe(path, std::ios::binary);
-  if (!probe) throw Error("cannot read checkpoint '" + path + "'");
-  torch::serialize::InputArchive archive;
+// LibTorch throws c10::Error, and std::runtime_error from the TorchScript
+// parser inside its loader.
+template <typename Body>
+void as_checkpoint_error(const std::string& path, const std::string& what, Body&& body) {
   try {
-    archive.load_from(path, device);
+    body();
   } catch (const c10::Error& e) {
-    throw Error("checkpoint '" + path +
-                "' is not a readable nddr checkpoint: " + e.what_without_backtrace());
+    throw Error("checkpoint '" + path + "' " + what + ": " +
+                first_line(e.what_without_backtrace()));
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw Error("checkpoint '" + path + "' " + what + ": " + first_line(e.what()));
   }
-  return archive;
 }
 
-// The archive holding model, optimizer and state: the verified payload, or
-// the file itself for an old checkpoint.
-torch::serialize::InputArchive open_contents(const std::string& path,
-                                             const torch::Device& device = torch::kCPU) {
-  auto outer = open_archive(path, device);
-  c10::IValue payload;
-  c10::IValue stored_crc;
-  try {
-    if (!outer.try_read(kPayload, payload)) return outer;
-    if (!outer.try_read(kPayloadCrc, stored_crc)) {
-      throw Error("checkpoint '" + path + "' has a payload but no checksum");
+// The archive holding model, optimizer and state, its checksum verified.
+torch::serialize::InputArchive open_archive(const std::string& path,
+                                            const torch::Device& device = torch::kCPU) {
+  const std::string bytes = read_file(path);
+  torch::serialize::InputArchive archive;
+  if (bytes.compare(0, kMagicSize, kMagic) != 0) {
+    if (bytes.compare(0, 2, "PK") != 0) {
+      throw Error("checkpoint '" + path + "' is not an nddr checkpoint");
     }
-    const torch::Tensor bytes = payload.toTensor().contiguous();
-    const uint32_t crc = crc32_update(0, bytes.data_ptr(), bytes.nbytes());
-    if (static_cast<int64_t>(crc) != stored_crc.toInt()) {
-      throw Error("checkpoint '" + path + "' is corrupt: its data's checksum is " + crc32_hex(crc) +
-                  " but the file records " + crc32_hex(static_cast<uint32_t>(stored_crc.toInt())) +
-                  " (a changed or damaged byte)");
-    }
-    torch::serialize::InputArchive contents;
-    contents.load_from(static_cast<const char*>(bytes.data_ptr()), bytes.nbytes(), device);
-    return contents;
-  } catch (const c10::Error& e) {
-    throw Error("checkpoint '" + path + "' is damaged: " + e.what_without_backtrace());
+    as_checkpoint_error(path, "is not a readable nddr checkpoint",
+                        [&] { archive.load_from(bytes.data(), bytes.size(), device); });
+    return archive;
   }
+  if (bytes.size() < kHeaderSize) throw Error("checkpoint '" + path + "' is truncated");
+  const uint64_t length = read_little_endian(bytes, kMagicSize, 8);
+  const auto stored_crc = static_cast<uint32_t>(read_little_endian(bytes, kMagicSize + 8, 4));
+  if (length != bytes.size() - kHeaderSize) {
+    throw Error("checkpoint '" + path + "' is truncated or damaged: it should hold " +
+                std::to_string(length) + " bytes of data, it holds " +
+                std::to_string(bytes.size() - kHeaderSize));
+  }
+  const uint32_t crc = crc32_update(0, bytes.data() + kHeaderSize, length);
+  if (crc != stored_crc) {
+    throw Error("checkpoint '" + path + "' is corrupt: its data's checksum is " + crc32_hex(crc) +
+                " but the file records " + crc32_hex(stored_crc) + " (a changed or damaged byte)");
+  }
+  as_checkpoint_error(path, "is damaged",
+                      [&] { archive.load_from(bytes.data() + kHeaderSize, length, device); });
+  return archive;
 }
 
 CheckpointState read_state(torch::serialize::InputArchive& archive, const std::string& path) {
   CheckpointState state;
-  try {
+  as_checkpoint_error(path, "lacks its state (step, seed, config)", [&] {
     c10::IValue step, seed, config, skipped;
     archive.read("step", step);
     archive.read("seed", seed);
@@ -84,10 +108,7 @@ CheckpointState read_state(torch::serialize::InputArchive& archive, const std::s
         archive.try_read("loss_scale_growth_tracker", growth_tracker)) {
       state.loss_scaler = LossScalerState{scale.toDouble(), growth_tracker.toInt()};
     }
-  } catch (const c10::Error& e) {
-    throw Error("checkpoint '" + path +
-                "' lacks its state (step, seed, config): " + e.what_without_backtrace());
-  }
+  });
   return state;
 }
 
@@ -129,31 +150,29 @@ void save_checkpoint(const std::string& path, torch::nn::Module& net,
     contents.write("loss_scale", c10::IValue(state.loss_scaler->scale));
     contents.write("loss_scale_growth_tracker", c10::IValue(state.loss_scaler->growth_tracker));
   }
-  std::string bytes = serialize(contents);
-  const torch::Tensor payload =
-      torch::from_blob(bytes.data(), {static_cast<int64_t>(bytes.size())}, torch::kByte);
-
-  torch::serialize::OutputArchive outer;
-  outer.write(kPayload, payload);
-  outer.write(kPayloadCrc,
-              c10::IValue(static_cast<int64_t>(crc32_update(0, bytes.data(), bytes.size()))));
+  // LibTorch's zip writer throws from its destructor when its sink reports a
+  // short write, which ends the process: the archive goes to memory, and
+  // write_file_atomically reports a full disk as an Error.
+  std::string bytes;
+  contents.save_to([&](const void* data, size_t size) {
+    bytes.append(static_cast<const char*>(data), size);
+    return size;
+  });
+  std::string header(kMagic, kMagicSize);
+  append_little_endian(header, bytes.size(), 8);
+  append_little_endian(header, crc32_update(0, bytes.data(), bytes.size()), 4);
   write_file_atomically(path, [&](std::ostream& out) {
-    // LibTorch's zip writer throws from its destructor when the sink reports
-    // a short write, which ends the process: the sink always reports success,
-    // and write_file_atomically checks the stream afterwards.
-    outer.save_to([&](const void* data, size_t size) {
-      out.write(static_cast<const char*>(data), static_cast<std::streamsize>(size));
-      return size;
-    });
+    out.write(header.data(), static_cast<std::streamsize>(header.size()));
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
   });
 }
 
 CheckpointState load_checkpoint(const std::string& path, torch::nn::Module& net,
                                 torch::optim::Optimizer& optimizer, torch::nn::Module* weighting) {
-  auto archive = open_contents(path, device_of(net));
+  auto archive = open_archive(path, device_of(net));
   const CheckpointState state = read_state(archive, path);
   const auto expected = shapes_of(net);
-  try {
+  as_checkpoint_error(path, "does not match this network and optimizer", [&] {
     torch::serialize::InputArchive model_archive;
     archive.read("model", model_archive);
     net.load(model_archive);
@@ -170,10 +189,7 @@ CheckpointState load_checkpoint(const std::string& path, torch::nn::Module& net,
         throw Error("checkpoint '" + path + "' holds no weighting state for this run's method");
       }
     }
-  } catch (const c10::Error& e) {
-    throw Error("checkpoint '" + path +
-                "' does not match this network and optimizer: " + e.what_without_backtrace());
-  }
+  });
   // Module::load replaces each tensor with the stored one, whatever its
   // shape: a checkpoint of another network would silently reshape this one.
   for (const auto& [name, shape] : shapes_of(net)) {
@@ -188,7 +204,7 @@ CheckpointState load_checkpoint(const std::string& path, torch::nn::Module& net,
 }
 
 CheckpointState read_checkpoint_state(const std::string& path) {
-  auto archive = open_contents(path);
+  auto archive = open_archive(path);
   return read_state(archive, path);
 }
 

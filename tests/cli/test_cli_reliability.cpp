@@ -221,12 +221,12 @@ TEST(CliFaults, SigtermStopsWith143AndASecondSigintExitsAtOnce) {
   EXPECT_EQ(stopped.code, 143) << stopped.describe();
   EXPECT_TRUE(fs::exists(dir.path / "runs/term/checkpoint.pt"));
 
-  // Steps of about a second: the second Ctrl-C lands inside the step that
-  // the first one lets finish, and must not wait for it.
+  // Steps of 0.3-1 s: the second Ctrl-C lands inside the step that the
+  // first one lets finish, and must not wait for it.
   const Process twice = start(dir,
                               args +
-                                  " name=twice train.batch_size=16 data.train.options.height=512"
-                                  " data.train.options.width=512",
+                                  " name=twice train.batch_size=8 data.train.options.count=8"
+                                  " data.train.options.height=192 data.train.options.width=192",
                               "_twice");
   wait_for_log(twice, dir.path / "runs/twice/log.jsonl", 1);
   kill(twice.pid, SIGINT);
@@ -262,11 +262,15 @@ TEST(CliFaults, DirectoryAsConfigAndBatchZeroAreErrors) {
 
 TEST(CliFaults, LibTorchErrorsAreOneLine) {
   Dir dir;
-  // A 1x1 input pools down to nothing: LibTorch rejects it with a long message.
-  const Result tiny = run(dir, "bench -c tiny.yaml --height 1 --width 1 --iters 1 --warmup 0");
-  EXPECT_EQ(tiny.code, 2) << tiny.describe();
-  EXPECT_EQ(std::count(tiny.err.begin(), tiny.err.end(), '\n'), 1) << tiny.describe();
-  EXPECT_EQ(tiny.err.rfind("error: ", 0), 0u) << tiny.describe();
+  // An input of 1.2 PB: no address space holds it, so LibTorch's allocation
+  // fails at once on any machine (it exited 1 with a backtrace before).
+  const Result huge = run(dir,
+                          "bench -c tiny.yaml --batch 1 --height 10000000 --width 10000000 "
+                          "--iters 1 --warmup 0");
+  EXPECT_EQ(huge.code, 2) << huge.describe();
+  EXPECT_EQ(std::count(huge.err.begin(), huge.err.end(), '\n'), 1) << huge.describe();
+  EXPECT_EQ(huge.err.rfind("error: ", 0), 0u) << huge.describe();
+  EXPECT_NE(huge.err.find("allocate"), std::string::npos) << huge.describe();
 }
 
 TEST(CliFaults, CompareShowsInvalidRunsAsInvalid) {

@@ -114,6 +114,26 @@ TEST(Summary, DeltaMUsesOnlyTheListedMetrics) {
   EXPECT_EQ(summary_table(spec, rows, "").header[1], "seg.miou ↑");
 }
 
+TEST(Summary, InvalidRunsAreLeftOutAndNamed) {
+  testing::TempDir dir("invalid");
+  write_run(dir.str(), "single-s0", 0.5, 30, 10);
+  write_run(dir.str(), "nddr-s0", 0.55, 27, 20);
+  write_run(dir.str(), "nddr-s1", 0.99, 1, 20);
+  RunResults diverged = load_results(dir.str() + "/nddr-s1/results.json");
+  diverged.info[kInvalidInfoKey] = "non-finite outputs on 4 of 4 test images";
+  save_results(dir.str() + "/nddr-s1/results.json", diverged);
+  const auto spec = parse_experiment("name: t\nseeds: [0, 1]\noutput_dir: " + dir.str() +
+                                         "\nmethods: [{label: single}, {label: nddr}]\n",
+                                     "t.yaml", ".");
+  const auto rows = summarize(spec);
+  EXPECT_EQ(rows[1].seeds, (std::vector<int64_t>{0}));
+  EXPECT_EQ(rows[1].invalid_seeds, (std::vector<int64_t>{1}));
+  EXPECT_NEAR(rows[1].metrics.at("seg.miou").mean, 0.55, 1e-12)
+      << "the invalid seed's 0.99 counted";
+  const auto table = summary_table(spec, rows, "");
+  EXPECT_NE(table.rows[1][0].find("INVALID"), std::string::npos) << table.rows[1][0];
+}
+
 TEST(Summary, TablesAndReportFiles) {
   testing::TempDir dir("report");
   write_run(dir.str(), "single-s0", 0.5, 30, 10);

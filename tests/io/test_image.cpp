@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <tuple>
+
 #include "io/temp_dir.h"
 #include "nddr/util/error.h"
 
@@ -172,6 +174,55 @@ TEST(Image, WriteRejectsBadTensorsAndCreatesNothing) {
       },
       path, "empty");
   EXPECT_EQ(dir.entries(), 0u);
+}
+
+// A PNG whose header (IHDR, bytes 16-23) claims width x height pixels.
+std::string png_claiming(const TempDir& dir, uint32_t width, uint32_t height) {
+  const std::string path = dir.file("claim.png");
+  write_png(path, torch::zeros({4, 4}, torch::kByte));
+  std::string bytes = read_bytes(path);
+  for (int i = 0; i < 4; ++i) {
+    bytes[16 + i] = static_cast<char>((width >> (24 - 8 * i)) & 0xff);
+    bytes[20 + i] = static_cast<char>((height >> (24 - 8 * i)) & 0xff);
+  }
+  write_bytes(path, bytes);
+  return path;
+}
+
+TEST(Image, HeadersClaimingHugeOrImplausibleSizesAreRejectedBeforeDecoding) {
+  TempDir dir;
+  for (const auto& [width, height, fragment] :
+       {std::tuple<uint32_t, uint32_t, std::string>{20000, 20000, "more than the limit"},
+        {5000, 5000, "truncated or corrupt"}}) {
+    const std::string path = png_claiming(dir, width, height);
+    try {
+      read_image(path);
+      ADD_FAILURE() << width << "x" << height << " decoded";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos) << e.what();
+    }
+  }
+}
+
+// stb_image 2.27 writes past its tables on a Huffman table of more than 256
+// codes (found by fuzz_image): such a JPEG is rejected before decoding.
+TEST(Image, JpegWithAnOversizedHuffmanTableIsRejected) {
+  TempDir dir;
+  std::string jpeg = "\xFF\xD8\xFF\xC4";
+  jpeg += '\0';
+  jpeg += static_cast<char>(2 + 17);  // segment length, counts only
+  jpeg += '\0';                       // DC table 0
+  jpeg += std::string(16, '\x20');    // 16 x 32 = 512 codes
+  const std::string path = dir.file("bad.jpg");
+  write_bytes(path, jpeg);
+  try {
+    read_image(path);
+    FAIL() << "decoded";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("Huffman table has 512 codes"), std::string::npos)
+        << e.what();
+  }
 }
 
 }  // namespace

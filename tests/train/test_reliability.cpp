@@ -133,6 +133,21 @@ TEST(Divergence, FindsTheNonFiniteGradient) {
             std::string::npos);
 }
 
+TEST(Divergence, EvaluationCountsImagesWithNonFiniteOutputs) {
+  torch::manual_seed(1);
+  MultiTaskNet net(tiny_network());
+  const auto data = scenes();
+  EXPECT_EQ(evaluate(*net, data, EvalLoaderOptions().batch_size(4)).non_finite_images, 0);
+  {
+    torch::NoGradGuard no_grad;
+    for (auto& parameter : net->parameters()) parameter.fill_(std::nan(""));
+  }
+  const Evaluation diverged = evaluate(*net, data, EvalLoaderOptions().batch_size(4));
+  EXPECT_EQ(diverged.non_finite_images, diverged.images);
+  EXPECT_FALSE(diverged.metrics.at("normals").at("median") < 90)
+      << "NaN normals must not score a good median";
+}
+
 class CheckpointFaults : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -196,10 +211,8 @@ TEST_F(CheckpointFaults, FlippedBitIsDetectedNamingTheFile) {
   save_checkpoint(path, *net, *optimizer, CheckpointState{1, 3, "a: 1", 0});
   std::string bytes = bytes_of(path);
   int64_t rejected = 0;
-  // The middle half of the file lies inside the checksummed payload (the
-  // zip's own headers and padding are a few hundred bytes at either end).
-  for (size_t offset = bytes.size() / 4; offset < 3 * bytes.size() / 4;
-       offset += bytes.size() / 32) {
+  // The header and every byte of the data are covered.
+  for (size_t offset = 3; offset < bytes.size(); offset += bytes.size() / 16) {
     std::string damaged = bytes;
     damaged[offset] = static_cast<char>(damaged[offset] ^ 0x10);
     std::ofstream(path, std::ios::binary) << damaged;
@@ -214,7 +227,29 @@ TEST_F(CheckpointFaults, FlippedBitIsDetectedNamingTheFile) {
       ++rejected;
     }
   }
-  EXPECT_GE(rejected, 15);
+  EXPECT_GE(rejected, 16);
+}
+
+// Checkpoints written before the checksum existed: a bare LibTorch archive.
+TEST_F(CheckpointFaults, CheckpointsWithoutAChecksumStillLoad) {
+  const fs::path dir = fresh_dir("legacy");
+  const std::string path = (dir / "checkpoint.pt").string();
+  torch::serialize::OutputArchive archive, model, state;
+  net->save(model);
+  optimizer->save(state);
+  archive.write("model", model);
+  archive.write("optimizer", state);
+  archive.write("step", c10::IValue(int64_t{5}));
+  archive.write("seed", c10::IValue(int64_t{3}));
+  archive.write("config", c10::IValue(std::string("a: 1")));
+  archive.save_to(path);
+  MultiTaskNet other(tiny_network());
+  std::vector<ParamGroupInfo> other_groups;
+  auto other_optimizer = make_sgd(*other, OptimizerOptions(), other_groups);
+  const auto loaded = load_checkpoint(path, *other, *other_optimizer);
+  EXPECT_EQ(loaded.step, 5);
+  EXPECT_EQ(loaded.skipped_steps, 0);
+  EXPECT_TRUE(torch::equal(other->parameters()[0], net->parameters()[0]));
 }
 
 TEST(ResumeCheck, NetworkChangeIsAnErrorListingTheKeys) {
