@@ -2,13 +2,7 @@
 // The whole public API of nddr in one include, for programs that link
 // nddr::nddr (see docs/library.md):
 //
-//   #include <nddr/nddr.h>
-//   nddr::NddrLayer fusion(/*num_tasks=*/2, /*channels=*/64);
-//
-// tests/util/test_umbrella_header.cpp checks that every header under
-// include/nddr/ is listed here.
-
-#include "nddr/backbones/backbone.h"
+//   #include "nddr/backbones/backbone.h"
 #include "nddr/backbones/resnet.h"
 #include "nddr/backbones/vgg.h"
 #include "nddr/compat.h"
@@ -23,15 +17,21 @@
 #include "nddr/data/synthetic_scenes.h"
 #include "nddr/data/transforms.h"
 #include "nddr/deploy/torchscript_export.h"
+#include "nddr/dist/launch_env.h"
+#include "nddr/dist/process_group.h"
+#include "nddr/dist/run_group.h"
+#include "nddr/dist/spawn.h"
 #include "nddr/experiment/experiment.h"
 #include "nddr/experiment/fusion_analysis.h"
 #include "nddr/experiment/runner.h"
 #include "nddr/experiment/summary.h"
 #include "nddr/io/atomic_file.h"
+#include "nddr/io/checksum.h"
 #include "nddr/io/image.h"
 #include "nddr/io/npy.h"
 #include "nddr/io/safetensors.h"
 #include "nddr/io/weights.h"
+#include "nddr/layers/batch_norm.h"
 #include "nddr/layers/batchnorm_folding.h"
 #include "nddr/layers/cross_stitch.h"
 #include "nddr/layers/fusion_layer.h"
@@ -57,12 +57,25 @@
 #include "nddr/tensorboard/event_writer.h"
 #include "nddr/tensorboard/record.h"
 #include "nddr/train/checkpoint.h"
+#include "nddr/train/distributed.h"
+#include "nddr/train/divergence.h"
 #include "nddr/train/evaluator.h"
+#include "nddr/train/execution.h"
+#include "nddr/train/loss_scaler.h"
 #include "nddr/train/optimizer.h"
+#include "nddr/train/resume_check.h"
 #include "nddr/train/run.h"
+#include "nddr/train/run_dir.h"
+#include "nddr/train/schedule.h"
+#include "nddr/train/stop_signal.h"
 #include "nddr/train/tensorboard_observer.h"
 #include "nddr/train/trainer.h"
+#include "nddr/util/collective.h"
 #include "nddr/util/error.h"
 #include "nddr/util/registry.h"
+#include "nddr/util/run_lock.h"
 #include "nddr/util/strings.h"
 #include "nddr/util/threads.h"
+#include "nddr/weighting/backward.h"
+#include "nddr/weighting/solvers.h"
+#include "nddr/weighting/weighting.h"

@@ -1,5 +1,7 @@
 #include "nddr/dist/run_group.h"
 
+#include "nddr/train/execution.h"
+
 namespace nddr::dist {
 
 std::vector<std::pair<std::string, std::string>> config_items(const Config& config) {
@@ -15,11 +17,12 @@ std::vector<std::pair<std::string, std::string>> config_items(const Config& conf
 std::shared_ptr<ProcessGroup> process_group_for_run(const Config& config) {
   const LaunchEnv launch = launch_env_from_environment();
   if (launch.world_size <= 1) return nullptr;
-  auto group =
-      std::make_shared<ProcessGroup>(launch, ProcessGroupOptions()
-                                                 .backend(config.get_string("dist.backend"))
-                                                 .timeout_seconds(config.get_double("dist.timeout"))
-                                                 .bucket_mb(config.get_double("dist.bucket_mb")));
+  auto group = std::make_shared<ProcessGroup>(
+      launch, ProcessGroupOptions()
+                  .backend(config.get_string("dist.backend"))
+                  .cuda(resolve_device(config.get_string("device"), "device").is_cuda())
+                  .timeout_seconds(config.get_double("dist.timeout"))
+                  .bucket_mb(config.get_double("dist.bucket_mb")));
   group->check_identical(config_items(config), "config");
   return group;
 }

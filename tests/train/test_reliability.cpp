@@ -245,7 +245,7 @@ TEST_F(CheckpointFaults, CheckpointsWithoutAChecksumStillLoad) {
   archive.save_to(path);
   MultiTaskNet other(tiny_network());
   std::vector<ParamGroupInfo> other_groups;
-  auto other_optimizer = make_sgd(*other, OptimizerOptions(), other_groups);
+  auto other_optimizer = make_optimizer(*other, OptimizerOptions(), other_groups);
   const auto loaded = load_checkpoint(path, *other, *other_optimizer);
   EXPECT_EQ(loaded.step, 5);
   EXPECT_EQ(loaded.skipped_steps, 0);
