@@ -86,6 +86,18 @@ const std::vector<std::string>& resumable_keys() {
       "data.test.dataset",
       "data.test.options",
       "eval.batch_size",
+      // Where and how fast the rest runs: checkpoints are device-independent,
+      // and a run may resume with another world size.
+      "device",
+      "precision",
+      "channels_last",
+      "cudnn.benchmark",
+      "cudnn.deterministic",
+      "dist.backend",
+      "dist.timeout",
+      "dist.bucket_mb",
+      "log.tensorboard",
+      "log.tensorboard_images",
   };
   return keys;
 }

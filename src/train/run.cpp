@@ -289,8 +289,10 @@ RunResults train_from_config(const Config& config, TrainObserver& observer,
   if (rank0) save_weights(paths.weights(), *net, {{"config", config_yaml}});
 
   const ExecutionOptions execution = execution_options(config);
+  // Folded as `nddr eval` runs it, so results.json and `nddr eval` agree exactly.
+  MultiTaskNet folded = batchnorm_folded(*net);
   const Evaluation evaluation =
-      evaluate(*net, test_set, eval_loader_options(config), execution, collective);
+      evaluate(*folded, test_set, eval_loader_options(config), execution, collective);
   if (tensorboard) tensorboard->on_evaluation(trainer.step(), evaluation);
   RunResults results = results_of(config, evaluation);
   const auto sample = test_set->get(0).image.to(execution.device());
