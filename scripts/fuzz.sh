@@ -35,6 +35,7 @@ printf '\1{"image": "rgb/0.png", "depth": "d.npy", "label": 3}\n{"image": "x.png
 
 # LibTorch's own allocations at startup are not leaks of ours.
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:allocator_may_return_null=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1:suppressions=$PWD/fuzz/ubsan.supp}
 status=0
 for target in "${targets[@]}"; do
   case $target in
