@@ -46,11 +46,23 @@ if [ -n "${NDDR_DEPS_PREFIX:-}" ]; then
     -DZLIB_INCLUDE_DIR="$deps/include" -DZLIB_LIBRARY="$deps/lib/x86_64-linux-gnu/libz.so")
   export LD_LIBRARY_PATH="$deps/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 fi
+# The wheel also ships protoc and headers of protobuf 3.13 (torch/bin,
+# torch/include), which the prefix path would make CMake pick; the event
+# messages are built with the system's protobuf (the one the libraries link).
+protoc=$(command -v protoc || true)
+[ -n "${NDDR_DEPS_PREFIX:-}" ] && [ -x "$deps/bin/protoc" ] && protoc=$deps/bin/protoc
+if [ -n "$protoc" ]; then
+  extra+=(-DProtobuf_PROTOC_EXECUTABLE="$protoc"
+    -DProtobuf_INCLUDE_DIR="$(dirname "$(dirname "$protoc")")/include")
+fi
 if [ ! -f "$build_dir/build.ninja" ]; then
   cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=Release -DNDDR_BUILD_BENCH=OFF \
     -DCMAKE_PREFIX_PATH="$prefix_path" -DCMAKE_CXX_FLAGS="$cxx_flags" "${extra[@]}" >/dev/null
 fi
 cmake --build "$build_dir"
+# Its own torchrun: a launcher's store speaks its PyTorch version's protocol.
+torchrun=$(dirname "$python")/torchrun
+[ -x "$torchrun" ] && export NDDR_TORCHRUN=$torchrun
 
 # The binaries must run the wheel's LibTorch, with libstdc++ ahead of it in
 # DT_NEEDED (CMakeLists.txt explains why): otherwise std::filesystem calls

@@ -283,7 +283,7 @@ class AlignedMtl : public GradientWeighting {
                             const WeightingContext& /*context*/) override {
     const int64_t n = m.n;
     const torch::Tensor gram = torch::tensor(m.values, torch::kDouble).view({n, n});
-    const auto [values, vectors] = torch::linalg::eigh(gram, "L");
+    const auto [values, vectors] = at::linalg_eigh(gram, "L");
     const double largest = values[n - 1].item<double>();
     if (largest <= 0) return std::vector<double>(n, 1.0);
     const torch::Tensor kept = values > 1e-10 * largest;

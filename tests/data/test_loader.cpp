@@ -120,7 +120,9 @@ TEST(TrainLoader, WorkerExceptionIsRethrownAsError) {
   }
   // The loader goes on with the next step.
   EXPECT_EQ(loader.step(), bad_step + 1);
-  if (bad_step + 1 < 4) EXPECT_NO_THROW(loader.next());
+  if (bad_step + 1 < 4) {
+    EXPECT_NO_THROW(loader.next());
+  }
 }
 
 TEST(TrainLoader, DestructorStopsBlockedWorkers) {

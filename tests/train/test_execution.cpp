@@ -158,7 +158,9 @@ TEST(Autocast, Bf16NetworkForwardMatchesFp32AndKeepsMasterWeights) {
   }
   for (const auto& parameter : net->parameters()) EXPECT_EQ(parameter.scalar_type(), torch::kFloat);
   for (const auto& buffer : net->buffers()) {
-    if (buffer.is_floating_point()) EXPECT_EQ(buffer.scalar_type(), torch::kFloat);
+    if (buffer.is_floating_point()) {
+      EXPECT_EQ(buffer.scalar_type(), torch::kFloat);
+    }
   }
 }
 

@@ -164,12 +164,12 @@ class CheckpointFaults : public ::testing::Test {
 TEST_F(CheckpointFaults, DiskFullKeepsThePreviousCheckpointAndNoTemporary) {
   const fs::path dir = fresh_dir("disk_full");
   const std::string path = (dir / "checkpoint.pt").string();
-  save_checkpoint(path, *net, *optimizer, CheckpointState{1, 3, "a: 1", 0});
+  save_checkpoint(path, *net, *optimizer, CheckpointState{1, 3, "a: 1", 0, std::nullopt});
   const std::string before = bytes_of(path);
   for (int64_t capacity : {int64_t{0}, int64_t{100}, static_cast<int64_t>(before.size()) / 2}) {
     inject_disk_full_after(capacity);
     try {
-      save_checkpoint(path, *net, *optimizer, CheckpointState{2, 3, "a: 1", 0});
+      save_checkpoint(path, *net, *optimizer, CheckpointState{2, 3, "a: 1", 0, std::nullopt});
       ADD_FAILURE() << "a full disk after " << capacity << " bytes was not reported";
     } catch (const Error& e) {
       EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();
@@ -189,7 +189,7 @@ TEST_F(CheckpointFaults, RealFullFileSystemKeepsThePreviousCheckpoint) {
     GTEST_SKIP() << "cannot mount a tmpfs here: " << std::strerror(errno);
   }
   const std::string path = (dir / "checkpoint.pt").string();
-  save_checkpoint(path, *net, *optimizer, CheckpointState{1, 3, "a: 1", 0});
+  save_checkpoint(path, *net, *optimizer, CheckpointState{1, 3, "a: 1", 0, std::nullopt});
   const std::string before = bytes_of(path);
   {
     // Fill the file system up to less than one more checkpoint.
@@ -199,7 +199,9 @@ TEST_F(CheckpointFaults, RealFullFileSystemKeepsThePreviousCheckpoint) {
     }
   }
   fs::resize_file(dir / "filler", fs::file_size(dir / "filler") - before.size() / 2);
-  EXPECT_THROW(save_checkpoint(path, *net, *optimizer, CheckpointState{2, 3, "a: 1", 0}), Error);
+  EXPECT_THROW(
+      save_checkpoint(path, *net, *optimizer, CheckpointState{2, 3, "a: 1", 0, std::nullopt}),
+      Error);
   EXPECT_EQ(bytes_of(path), before);
   EXPECT_TRUE(temporaries_in(dir).empty());
   ::umount(dir.c_str());
@@ -208,7 +210,7 @@ TEST_F(CheckpointFaults, RealFullFileSystemKeepsThePreviousCheckpoint) {
 TEST_F(CheckpointFaults, FlippedBitIsDetectedNamingTheFile) {
   const fs::path dir = fresh_dir("bitflip");
   const std::string path = (dir / "checkpoint.pt").string();
-  save_checkpoint(path, *net, *optimizer, CheckpointState{1, 3, "a: 1", 0});
+  save_checkpoint(path, *net, *optimizer, CheckpointState{1, 3, "a: 1", 0, std::nullopt});
   std::string bytes = bytes_of(path);
   int64_t rejected = 0;
   // The header and every byte of the data are covered.
@@ -287,7 +289,7 @@ TEST(ResumeCheck, LoadingNeverChangesParameterShapes) {
   MultiTaskNet saved(wide);
   std::vector<ParamGroupInfo> groups;
   auto optimizer = make_optimizer(*saved, OptimizerOptions(), groups);
-  save_checkpoint(path, *saved, *optimizer, CheckpointState{1, 3, "", 0});
+  save_checkpoint(path, *saved, *optimizer, CheckpointState{1, 3, "", 0, std::nullopt});
   MultiTaskNet narrow(tiny_network());
   auto narrow_optimizer = make_optimizer(*narrow, OptimizerOptions(), groups);
   try {

@@ -98,7 +98,9 @@ TEST(SharedParameters, FusionMethodsShareColumnsAndFusionLayers) {
     auto expected = with_prefixes(split.names, {"columns.", "fusion."});
     for (const auto& name : per_task_parts(split.names, 4)) expected.erase(name);
     EXPECT_EQ(split.shared, expected);
-    if (method == "nddr") EXPECT_EQ(per_task_parts(split.names, 4).size(), 6u);  // 2 x (conv, BN)
+    if (method == "nddr") {
+      EXPECT_EQ(per_task_parts(split.names, 4).size(), 6u);  // 2 x (conv, BN)
+    }
   }
 }
 
