@@ -22,6 +22,8 @@
 #include "nddr/tasks/results.h"
 #include "tensorboard/tensorboard_reader.h"
 
+#include "cli_test_support.h"
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -32,31 +34,12 @@ struct Output {
   std::string err;
 };
 
-std::string read_text(const fs::path& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
+using nddr::cli_test::read_text;
 
-class TempDir {
+// A temporary directory for one test.
+class TempDir : public nddr::cli_test::TempDir {
  public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "nddr_cli_XXXXXX").string();
-    const char* made = mkdtemp(pattern.data());
-    if (made == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = made;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path_, ignored);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
+  TempDir() : nddr::cli_test::TempDir("nddr_cli_") {}
 };
 
 // Runs `nddr <args>` in `dir`, capturing stdout, stderr and the exit code.
