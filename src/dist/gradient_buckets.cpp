@@ -21,12 +21,25 @@ GradientBuckets::GradientBuckets(std::shared_ptr<ProcessGroup::State> state,
   bucket_of_.assign(count, 0);
   slot_of_.assign(count, 0);
   arrived_.assign(count, false);
+  scale_ = torch::full({}, 1.0 / static_cast<double>(state_->world_size), torch::kDouble);
+  std::vector<size_t> order;
+  for (size_t k = count; k-- > 0;) {
+    if (parameters_[k].requires_grad()) order.push_back(k);
+  }
+  build_buckets(order);
+  for (size_t k : order) {
+    hooks_.emplace_back(k, parameters_[k].register_hook([this, k](const torch::Tensor& gradient) {
+      on_gradient(k, gradient);
+    }));
+  }
+}
+
+void GradientBuckets::build_buckets(const std::vector<size_t>& order) {
   const double cap_bytes = state_->options.bucket_mb() * 1024.0 * 1024.0;
   std::vector<std::vector<size_t>> groups;
   double bytes = 0;
-  for (size_t k = count; k-- > 0;) {
+  for (size_t k : order) {
     const torch::Tensor& parameter = parameters_[k];
-    if (!parameter.requires_grad()) continue;
     const double limit = groups.size() == 1 ? std::min(kFirstBucketBytes, cap_bytes) : cap_bytes;
     if (groups.empty() || bytes >= limit ||
         !same_kind(parameters_[groups.back().front()], parameter)) {
@@ -36,6 +49,7 @@ GradientBuckets::GradientBuckets(std::shared_ptr<ProcessGroup::State> state,
     groups.back().push_back(k);
     bytes += static_cast<double>(parameter.numel() * parameter.element_size());
   }
+  buckets_.clear();
   for (const auto& group : groups) {
     Bucket bucket;
     int64_t numel = 0;
@@ -50,20 +64,35 @@ GradientBuckets::GradientBuckets(std::shared_ptr<ProcessGroup::State> state,
         torch::zeros({numel}, parameters_[group.front()].options().requires_grad(false));
     buckets_.push_back(std::move(bucket));
   }
-  for (const auto& group : groups) {
-    for (size_t k : group) {
-      hooks_.push_back(parameters_[k].register_hook(
-          [this, k](const torch::Tensor& gradient) { on_gradient(k, gradient); }));
+}
+
+void GradientBuckets::rebuild_in_arrival_order(const std::string& what) {
+  if (buckets_.empty()) return;
+  // Parameters without a gradient in the first step go last, in the old order.
+  std::vector<size_t> order = arrival_;
+  std::vector<bool> listed(parameters_.size(), false);
+  for (size_t k : order) listed[k] = true;
+  for (const auto& bucket : buckets_) {
+    for (size_t k : bucket.parameters) {
+      if (!listed[k]) order.push_back(k);
     }
   }
+  // Every rank must bucket alike: rank 0's order for all (one small broadcast).
+  // On the buckets' device, which the backend serves (NCCL: CUDA only).
+  std::vector<torch::Tensor> tensors{torch::tensor(std::vector<int64_t>(order.begin(), order.end()))
+                                         .to(buckets_.front().buffer.device())};
+  state_->wait(state_->backend->broadcast(tensors), what + " (bucket order)");
+  const torch::Tensor ranked = tensors.front().cpu();
+  for (size_t i = 0; i < order.size(); ++i) {
+    order[i] = static_cast<size_t>(ranked[static_cast<int64_t>(i)].item<int64_t>());
+  }
+  arrival_.clear();
+  build_buckets(order);
 }
 
 GradientBuckets::~GradientBuckets() {
   // The hooks capture `this`: remove them with it.
-  size_t next = 0;
-  for (const auto& bucket : buckets_) {
-    for (size_t k : bucket.parameters) parameters_[k].remove_hook(hooks_[next++]);
-  }
+  for (const auto& [k, hook] : hooks_) parameters_[k].remove_hook(hook);
 }
 
 void GradientBuckets::begin() {
@@ -86,9 +115,12 @@ void GradientBuckets::on_gradient(size_t parameter, const torch::Tensor& gradien
   TORCH_CHECK(!arrived_[parameter], "gradient sync: parameter ", parameter,
               " received two gradients in one step");
   arrived_[parameter] = true;
+  if (!rebuilt_) arrival_.push_back(parameter);
   Bucket& bucket = buckets_[bucket_of_[parameter]];
   const int64_t offset = bucket.offsets[static_cast<size_t>(slot_of_[parameter])];
-  bucket.buffer.narrow(0, offset, gradient.numel()).view(gradient.sizes()).copy_(gradient);
+  // Averaged here, inside the backward pass, rather than after the wait.
+  auto slot = bucket.buffer.narrow(0, offset, gradient.numel()).view(gradient.sizes());
+  at::mul_out(slot, gradient, scale_);
   --bucket.pending;
   launch_ready();
   launched_during_backward_ = static_cast<int64_t>(next_launch_);
@@ -131,10 +163,8 @@ GradientSyncStats GradientBuckets::finish(int64_t step) {
     launch_ready();
   }
   if (!launch_error_.empty()) state_->fail(what, launch_error_);
-  const double scale = 1.0 / static_cast<double>(state_->world_size);
   for (auto& bucket : buckets_) {
     state_->wait(bucket.work, what);
-    bucket.buffer.mul_(scale);
     for (size_t slot = 0; slot < bucket.parameters.size(); ++slot) {
       torch::Tensor& parameter = parameters_[bucket.parameters[slot]];
       if (!parameter.grad().defined()) continue;
@@ -144,6 +174,10 @@ GradientSyncStats GradientBuckets::finish(int64_t step) {
   }
   stats.exposed_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - backward_end).count();
+  if (!rebuilt_) {
+    rebuild_in_arrival_order(what);
+    rebuilt_ = true;
+  }
   return stats;
 }
 
