@@ -1,9 +1,15 @@
 #!/usr/bin/env bash
 # nddr against its plain-PyTorch twin (bench/pytorch_twin.py) on the same
 # machine in the same run: the paper's network (configs/nyuv2-vgg16-nddr.yaml)
-# at the sizes given, its train step and its inference, ms per step and the
-# ratio twin/nddr (above 1: nddr is faster). Each side's figure is its fastest
-# timed iteration over all repeats.
+# at the sizes given, its train step and its inference (nddr's BatchNorm-folded
+# path, which eval and predict run, against the twin's eager eval mode), ms
+# per step and the ratio twin/nddr (above 1: nddr is faster).
+# Robust on a shared, loaded machine: --repeat R rounds, nddr and the twin
+# alternating (nddr first in odd rounds, the twin first in even ones); a
+# round's ratio compares neighbours in time, so slow drifts of the load cancel.
+# Printed: each side's median over rounds of its per-round median, the median
+# per-round ratio and its range over rounds, for wall time and for process CPU
+# time (with --threads 1 the CPU time is the work itself and moves least).
 #   bash scripts/bench_vs_pytorch.sh [options]
 #     --device D        cpu (default), cuda, cuda:N
 #     --precision P     fp32 (default), bf16, fp16
@@ -12,7 +18,7 @@
 #     --size S          square input S x S (default 321)
 #     --net-width W     channel multiplier (default 1.0, the paper's)
 #     --warmup N / --iters N   untimed / timed iterations (default 2 / 10)
-#     --repeat R        alternate nddr and the twin R times, keep each one's best median
+#     --repeat R        rounds of nddr and the twin, alternating (default 1; 5+ when loaded)
 #     --threads N       intra-op threads of both (default: all cores)
 #     --out FILE        also append the figures as one JSON line to FILE
 #     --dry-run         print the two commands and exit
@@ -59,12 +65,17 @@ fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 for r in $(seq 1 "$repeat"); do
-  "${nddr_cmd[@]}" >"$tmp/nddr.$r.json"
-  "${twin_cmd[@]}" >"$tmp/twin.$r.json"
+  if [ $((r % 2)) = 1 ]; then
+    "${nddr_cmd[@]}" >"$tmp/nddr.$r.json"
+    "${twin_cmd[@]}" >"$tmp/twin.$r.json"
+  else
+    "${twin_cmd[@]}" >"$tmp/twin.$r.json"
+    "${nddr_cmd[@]}" >"$tmp/nddr.$r.json"
+  fi
 done
 
 "$python" - "$tmp" "$repeat" "$out" <<'EOF'
-import json, sys
+import json, statistics, sys
 tmp, repeat, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 runs = {who: [json.load(open(f"{tmp}/{who}.{r}.json")) for r in range(1, repeat + 1)]
         for who in ("nddr", "twin")}
@@ -72,21 +83,35 @@ first = runs["nddr"][0]
 print(f"{first['backbone']} x{first['network_width']} {first['fusion']}, batch {first['batch']} "
       f"x 3x{first['height']}x{first['width']}, {first['device']} ({first['device_name']}), "
       f"{first['precision']}{', channels_last' if first['channels_last'] else ''}, "
-      f"{first['threads']} thread(s); twin: {runs['twin'][0]['implementation']}")
-print(f"{'min ms':12}{'nddr ms':>10}{'twin ms':>10}{'twin/nddr':>11}{'nddr TFLOP/s':>14}{'MFU':>8}")
-figures = {"nddr": first, "twin": runs["twin"][0]}
-for phase in ("train_step", "inference"):
-    # Each side's fastest iteration over all repeats: on a shared machine the
-    # least disturbed one is the closest to the work's own time. nddr's
-    # TFLOP/s and MFU (from its mean) come from that run.
-    best = {who: min(runs[who], key=lambda run: run[phase]["min_ms"]) for who in runs}
-    nddr_ms, twin_ms = best["nddr"][phase]["min_ms"], best["twin"][phase]["min_ms"]
-    mfu = best["nddr"][phase]["mfu"]
-    mfu_text = f"{100 * mfu:.1f}%" if mfu is not None else "n/a"
-    print(f"{phase:12}{nddr_ms:10.2f}{twin_ms:10.2f}{twin_ms / nddr_ms:11.3f}"
-          f"{best['nddr'][phase]['tflops']:14.3f}{mfu_text:>8}")
-    figures[phase] = {"nddr_ms": nddr_ms, "twin_ms": twin_ms, "ratio": twin_ms / nddr_ms,
-                      "nddr_tflops": best["nddr"][phase]["tflops"], "nddr_mfu": mfu}
+      f"{first['threads']} thread(s), {repeat} round(s); twin: {runs['twin'][0]['implementation']}")
+print("ms: median over rounds of each round's median; ratio twin/nddr: median [min, max] over rounds")
+print(f"{'':20}{'nddr ms':>9}{'twin ms':>9}{'ratio':>7}{'  range':14}{'CPU nddr':>10}"
+      f"{'CPU twin':>10}{'ratio':>7}{'  range':14}")
+# nddr's inference is its BatchNorm-folded path (what eval and predict run);
+# its unfolded eval-mode network is shown too.
+phases = {"train_step": ("train_step", "train_step"),
+          "inference": ("inference_folded", "inference"),
+          "inference_unfolded": ("inference", "inference")}
+figures = {"nddr": first, "twin": runs["twin"][0], "rounds": repeat}
+for phase, (nddr_key, twin_key) in phases.items():
+    row, text = {}, f"{phase:20}"
+    for kind, key in (("wall", "median_ms"), ("cpu", "cpu_median_ms")):
+        nddr_ms = [run[nddr_key][key] for run in runs["nddr"]]
+        twin_ms = [run[twin_key][key] for run in runs["twin"]]
+        ratios = [t / n for n, t in zip(nddr_ms, twin_ms)]
+        r = row[kind] = {"nddr_ms": statistics.median(nddr_ms),
+                         "twin_ms": statistics.median(twin_ms),
+                         "ratio": statistics.median(ratios), "ratio_min": min(ratios),
+                         "ratio_max": max(ratios)}
+        text += (f"{r['nddr_ms']:9.1f}{r['twin_ms']:9.1f}{r['ratio']:7.2f}"
+                 f"{f'  [{min(ratios):.2f}, {max(ratios):.2f}]':14}")
+    # nddr's achieved TFLOP/s and MFU (from its mean time): median over rounds.
+    row["nddr_tflops"] = statistics.median(run[nddr_key]["tflops"] for run in runs["nddr"])
+    mfus = [run[nddr_key]["mfu"] for run in runs["nddr"] if run[nddr_key]["mfu"] is not None]
+    row["nddr_mfu"] = statistics.median(mfus) if mfus else None
+    mfu_text = f", MFU {100 * row['nddr_mfu']:.1f}%" if mfus else ""
+    print(text + f"  nddr {row['nddr_tflops']:.3f} TFLOP/s{mfu_text}")
+    figures[phase] = row
 if out:
     with open(out, "a") as f:
         f.write(json.dumps(figures) + "\n")

@@ -1,14 +1,10 @@
-#include <algorithm>
-#include <chrono>
 #include <cmath>
-#include <fstream>
 #include <iomanip>
 #include <iostream>
-#include <limits>
 #include <nlohmann/json.hpp>
-#include <numeric>
 #include <optional>
 
+#include "bench_timing.h"
 #include "bench_weighting.h"
 #include "commands.h"
 #include "config_options.h"
@@ -70,78 +66,6 @@ class RandomSamples : public Dataset {
   std::vector<TaskSpec> tasks_;
   int64_t count_, height_, width_;
 };
-
-// Peak resident set size of this process so far (VmHWM), in MiB; NaN where
-// /proc is unavailable.
-double peak_rss_mib() {
-  std::ifstream status("/proc/self/status");
-  for (std::string line; std::getline(status, line);) {
-    if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
-  }
-  return std::numeric_limits<double>::quiet_NaN();
-}
-
-struct Timing {
-  double min_ms = 0.0;  ///< the least disturbed iteration (loaded machines)
-  double median_ms = 0.0;
-  double mean_ms = 0.0;
-  double images_per_second = 0.0;
-  double peak_rss_mib = 0.0;
-  /// CUDA: the caching allocator's peak during this phase; -1 on the CPU.
-  double peak_device_memory_mib = -1.0;
-  /// Achieved TFLOP/s from the counted FLOPs per iteration and the mean time.
-  double tflops = 0.0;
-  /// tflops over the device's peak at this precision; absent when unknown.
-  std::optional<double> mfu;
-};
-
-void to_json(nlohmann::json& out, const Timing& timing) {
-  out = {{"min_ms", timing.min_ms},
-         {"median_ms", timing.median_ms},
-         {"mean_ms", timing.mean_ms},
-         {"images_per_second", timing.images_per_second},
-         {"peak_rss_mib", timing.peak_rss_mib},
-         {"peak_device_memory_mib", timing.peak_device_memory_mib},
-         {"tflops", timing.tflops},
-         {"mfu", timing.mfu ? nlohmann::json(*timing.mfu) : nlohmann::json()}};
-}
-
-// Runs `body` warmup + iters times and summarises the timed iterations;
-// images/s is batch over the mean time. Each iteration ends with the
-// device's queue drained, so CUDA times are the work's, not the launch's.
-template <typename Body>
-Timing time_iterations(int64_t warmup, int64_t iters, int64_t batch, const torch::Device& device,
-                       Body&& body) {
-  using Clock = std::chrono::steady_clock;
-  for (int64_t i = 0; i < warmup; ++i) body(i);
-  synchronize(device);
-  if (device.is_cuda()) compat::reset_peak_device_memory(device.index());
-  std::vector<double> ms;
-  for (int64_t i = 0; i < iters; ++i) {
-    const auto start = Clock::now();
-    body(warmup + i);
-    synchronize(device);
-    ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - start).count());
-  }
-  std::sort(ms.begin(), ms.end());
-  Timing timing;
-  const size_t mid = ms.size() / 2;
-  timing.min_ms = ms.front();
-  timing.median_ms = ms.size() % 2 ? ms[mid] : (ms[mid - 1] + ms[mid]) / 2.0;
-  timing.mean_ms = std::accumulate(ms.begin(), ms.end(), 0.0) / static_cast<double>(ms.size());
-  timing.images_per_second = static_cast<double>(batch) * 1000.0 / timing.mean_ms;
-  timing.peak_rss_mib = peak_rss_mib();
-  if (device.is_cuda()) {
-    timing.peak_device_memory_mib =
-        static_cast<double>(compat::peak_device_memory(device.index())) / (1024.0 * 1024.0);
-  }
-  return timing;
-}
-
-void add_throughput(Timing& timing, double flop_per_iteration, std::optional<double> peak) {
-  timing.tflops = flop_per_iteration / (timing.mean_ms * 1e-3) / 1e12;
-  if (peak) timing.mfu = timing.tflops / *peak;
-}
 
 struct BenchCommand {
   ConfigOptions config;
@@ -226,35 +150,37 @@ struct BenchCommand {
                                            : peak_tflops(name, execution.precision());
 
     // Inference first: the process's peak RSS only grows, so the inference
-    // figure is not masked by the train step's gradients and optimizer state.
+    // figures are not masked by the train step's gradients and optimizer
+    // state. The inference paths run interleaved (bench_timing.h), so their
+    // ratios hold on a loaded machine.
     net->eval();
-    Timing inference = time_iterations(warmup, iters, batch, execution.device(), [&](int64_t) {
-      torch::NoGradGuard no_grad;
-      const PrecisionScope precision(execution);
-      net->forward(input.images);
-    });
-    add_throughput(inference, forward_flop, peak);
-    // What `nddr eval` and `predict` run: BatchNorm folded into the convs.
-    Timing inference_folded = [&] {
-      MultiTaskNet folded = batchnorm_folded(*net);
-      return time_iterations(warmup, iters, batch, execution.device(), [&](int64_t) {
-        torch::NoGradGuard no_grad;
-        const PrecisionScope precision(execution);
-        folded->forward(input.images);
-      });
-    }();
-    add_throughput(inference_folded, forward_flop, peak);
+    MultiTaskNet folded = batchnorm_folded(*net);  // what `nddr eval` and `predict` run
+    std::vector<Iteration> paths = {[&](int64_t) {
+                                      torch::NoGradGuard no_grad;
+                                      const PrecisionScope precision(execution);
+                                      net->forward(input.images);
+                                    },
+                                    [&](int64_t) {
+                                      torch::NoGradGuard no_grad;
+                                      const PrecisionScope precision(execution);
+                                      folded->forward(input.images);
+                                    }};
     // What `nddr export` writes, traced at the benchmark's input size.
-    std::optional<Timing> inference_torchscript;
+    std::optional<torch::jit::Module> module;
     if (torchscript) {
-      torch::jit::Module module = trace_network(*net, ExportOptions().height(height).width(width));
-      inference_torchscript =
-          time_iterations(warmup, iters, batch, execution.device(), [&](int64_t) {
-            torch::NoGradGuard no_grad;
-            module.forward({input.images});
-          });
-      add_throughput(*inference_torchscript, forward_flop, peak);
+      module = trace_network(*net, ExportOptions().height(height).width(width));
+      paths.push_back([&](int64_t) {
+        torch::NoGradGuard no_grad;
+        module->forward({input.images});
+      });
     }
+    std::vector<Timing> inference_paths =
+        time_interleaved(warmup, iters, batch, execution.device(), paths);
+    for (Timing& timing : inference_paths) add_throughput(timing, forward_flop, peak);
+    const Timing& inference = inference_paths[0];
+    const Timing& inference_folded = inference_paths[1];
+    std::optional<Timing> inference_torchscript;
+    if (torchscript) inference_torchscript = inference_paths[2];
     const TrainOptions options = train_options(loaded).run_dir("");
     Trainer trainer(net, samples, loader, options);
     // Steps wrap within train.steps so the poly schedule stays defined.
@@ -334,9 +260,9 @@ struct BenchCommand {
               << std::setprecision(1) << std::fixed << report["forward_gflop"].get<double>()
               << " GFLOP per forward\n"
               << std::left << std::setw(22) << "" << std::right << std::setw(11) << "median ms"
-              << std::setw(11) << "mean ms" << std::setw(11) << "images/s" << std::setw(15)
-              << "peak RSS MiB" << std::setw(10) << "TFLOP/s" << std::setw(8) << "MFU"
-              << std::setw(16) << "device MiB"
+              << std::setw(11) << "mean ms" << std::setw(11) << "CPU ms" << std::setw(11)
+              << "images/s" << std::setw(15) << "peak RSS MiB" << std::setw(10) << "TFLOP/s"
+              << std::setw(8) << "MFU" << std::setw(16) << "device MiB"
               << "\n"
               << std::fixed;
     for (const char* phase :
@@ -346,6 +272,7 @@ struct BenchCommand {
       std::cout << std::left << std::setw(22) << phase << std::right << std::setprecision(2)
                 << std::setw(11) << timing["median_ms"].get<double>() << std::setw(11)
                 << timing["mean_ms"].get<double>() << std::setw(11)
+                << timing["cpu_median_ms"].get<double>() << std::setw(11)
                 << timing["images_per_second"].get<double>() << std::setprecision(0)
                 << std::setw(15);
       const double rss = timing["peak_rss_mib"].get<double>();

@@ -1,5 +1,8 @@
 #include "gradient_buckets.h"
 
+#include <torch/csrc/autograd/function_hook.h>
+#include <torch/csrc/autograd/variable.h>
+
 #include "nddr/util/error.h"
 
 namespace nddr::dist {
@@ -7,6 +10,21 @@ namespace nddr::dist {
 namespace {
 
 constexpr double kFirstBucketBytes = 1024.0 * 1024.0;
+
+// Runs after a parameter's AccumulateGrad: its .grad holds this step's gradient.
+class GradientReady : public torch::autograd::FunctionPostHook {
+ public:
+  explicit GradientReady(std::function<void()> ready) : ready_(std::move(ready)) {}
+  torch::autograd::variable_list operator()(
+      const torch::autograd::variable_list& outputs,
+      const torch::autograd::variable_list& /*inputs*/) override {
+    ready_();
+    return outputs;
+  }
+
+ private:
+  std::function<void()> ready_;
+};
 
 bool same_kind(const torch::Tensor& a, const torch::Tensor& b) {
   return a.scalar_type() == b.scalar_type() && a.device() == b.device();
@@ -21,12 +39,27 @@ GradientBuckets::GradientBuckets(std::shared_ptr<ProcessGroup::State> state,
   bucket_of_.assign(count, 0);
   slot_of_.assign(count, 0);
   arrived_.assign(count, false);
+  views_.assign(count, torch::Tensor());
+  scale_ = torch::full({}, 1.0 / static_cast<double>(state_->world_size), torch::kDouble);
+  std::vector<size_t> order;
+  for (size_t k = count; k-- > 0;) {
+    if (parameters_[k].requires_grad()) order.push_back(k);
+  }
+  build_buckets(order);
+  for (size_t k : order) {
+    auto accumulator = torch::autograd::impl::grad_accumulator(parameters_[k]);
+    const uintptr_t key =
+        accumulator->add_post_hook(std::make_unique<GradientReady>([this, k] { on_gradient(k); }));
+    hooks_.push_back({std::move(accumulator), key});
+  }
+}
+
+void GradientBuckets::build_buckets(const std::vector<size_t>& order) {
   const double cap_bytes = state_->options.bucket_mb() * 1024.0 * 1024.0;
   std::vector<std::vector<size_t>> groups;
   double bytes = 0;
-  for (size_t k = count; k-- > 0;) {
+  for (size_t k : order) {
     const torch::Tensor& parameter = parameters_[k];
-    if (!parameter.requires_grad()) continue;
     const double limit = groups.size() == 1 ? std::min(kFirstBucketBytes, cap_bytes) : cap_bytes;
     if (groups.empty() || bytes >= limit ||
         !same_kind(parameters_[groups.back().front()], parameter)) {
@@ -36,6 +69,7 @@ GradientBuckets::GradientBuckets(std::shared_ptr<ProcessGroup::State> state,
     groups.back().push_back(k);
     bytes += static_cast<double>(parameter.numel() * parameter.element_size());
   }
+  buckets_.clear();
   for (const auto& group : groups) {
     Bucket bucket;
     int64_t numel = 0;
@@ -48,22 +82,46 @@ GradientBuckets::GradientBuckets(std::shared_ptr<ProcessGroup::State> state,
     }
     bucket.buffer =
         torch::zeros({numel}, parameters_[group.front()].options().requires_grad(false));
+    // Plain tensors on the buffer's storage, not autograd views: LibTorch's
+    // zero_grad detaches gradients in place, which a view refuses. The
+    // parameter's own strides keep a channels_last gradient channels_last.
+    const at::AutoDispatchBelowADInplaceOrView plain;
+    for (size_t slot = 0; slot < group.size(); ++slot) {
+      const torch::Tensor& parameter = parameters_[group[slot]];
+      views_[group[slot]] =
+          bucket.buffer.as_strided(parameter.sizes(), parameter.strides(), bucket.offsets[slot]);
+    }
     buckets_.push_back(std::move(bucket));
   }
-  for (const auto& group : groups) {
-    for (size_t k : group) {
-      hooks_.push_back(parameters_[k].register_hook(
-          [this, k](const torch::Tensor& gradient) { on_gradient(k, gradient); }));
+}
+
+void GradientBuckets::rebuild_in_arrival_order(const std::string& what) {
+  if (buckets_.empty()) return;
+  // Parameters without a gradient in the first step go last, in the old order.
+  std::vector<size_t> order = arrival_;
+  std::vector<bool> listed(parameters_.size(), false);
+  for (size_t k : order) listed[k] = true;
+  for (const auto& bucket : buckets_) {
+    for (size_t k : bucket.parameters) {
+      if (!listed[k]) order.push_back(k);
     }
   }
+  // Every rank must bucket alike: rank 0's order for all (one small broadcast).
+  // On the buckets' device, which the backend serves (NCCL: CUDA only).
+  std::vector<torch::Tensor> tensors{torch::tensor(std::vector<int64_t>(order.begin(), order.end()))
+                                         .to(buckets_.front().buffer.device())};
+  state_->wait(state_->backend->broadcast(tensors), what + " (bucket order)");
+  const torch::Tensor ranked = tensors.front().cpu();
+  for (size_t i = 0; i < order.size(); ++i) {
+    order[i] = static_cast<size_t>(ranked[static_cast<int64_t>(i)].item<int64_t>());
+  }
+  arrival_.clear();
+  build_buckets(order);
 }
 
 GradientBuckets::~GradientBuckets() {
   // The hooks capture `this`: remove them with it.
-  size_t next = 0;
-  for (const auto& bucket : buckets_) {
-    for (size_t k : bucket.parameters) parameters_[k].remove_hook(hooks_[next++]);
-  }
+  for (const auto& hook : hooks_) hook.accumulator->del_post_hook(hook.key);
 }
 
 void GradientBuckets::begin() {
@@ -80,16 +138,29 @@ void GradientBuckets::begin() {
   armed_ = true;
 }
 
-void GradientBuckets::on_gradient(size_t parameter, const torch::Tensor& gradient) {
+void GradientBuckets::on_gradient(size_t parameter) {
   const std::lock_guard<std::mutex> lock(mutex_);
   if (!armed_) return;
   TORCH_CHECK(!arrived_[parameter], "gradient sync: parameter ", parameter,
               " received two gradients in one step");
   arrived_[parameter] = true;
+  if (!rebuilt_) arrival_.push_back(parameter);
   Bucket& bucket = buckets_[bucket_of_[parameter]];
-  const int64_t offset = bucket.offsets[static_cast<size_t>(slot_of_[parameter])];
-  bucket.buffer.narrow(0, offset, gradient.numel()).view(gradient.sizes()).copy_(gradient);
-  --bucket.pending;
+  // The gradient lives in its bucket: once .grad is a view of its slot,
+  // AccumulateGrad adds into the bucket itself and nothing is copied. A new
+  // .grad (the first step, zero_grad setting gradients to none, a rebuild)
+  // is copied in once and replaced by the view.
+  torch::Tensor& grad = parameters_[parameter].mutable_grad();
+  const torch::Tensor& slot = views_[parameter];
+  if (!grad.defined() || !grad.is_same(slot)) {
+    if (grad.defined()) {
+      slot.copy_(grad);
+    } else {
+      slot.zero_();
+    }
+    grad = slot;
+  }
+  if (--bucket.pending == 0) bucket.buffer.mul_(scale_);  // the average, before the sum
   launch_ready();
   launched_during_backward_ = static_cast<int64_t>(next_launch_);
 }
@@ -125,25 +196,20 @@ GradientSyncStats GradientBuckets::finish(int64_t step) {
         const size_t k = bucket.parameters[slot];
         if (arrived_[k]) continue;
         bucket.buffer.narrow(0, bucket.offsets[slot], parameters_[k].numel()).zero_();
-        bucket.pending = 0;
+        if (bucket.pending > 0 && --bucket.pending == 0) bucket.buffer.mul_(scale_);
       }
     }
     launch_ready();
   }
   if (!launch_error_.empty()) state_->fail(what, launch_error_);
-  const double scale = 1.0 / static_cast<double>(state_->world_size);
-  for (auto& bucket : buckets_) {
-    state_->wait(bucket.work, what);
-    bucket.buffer.mul_(scale);
-    for (size_t slot = 0; slot < bucket.parameters.size(); ++slot) {
-      torch::Tensor& parameter = parameters_[bucket.parameters[slot]];
-      if (!parameter.grad().defined()) continue;
-      parameter.grad().copy_(
-          bucket.buffer.narrow(0, bucket.offsets[slot], parameter.numel()).view_as(parameter));
-    }
-  }
+  // The gradients are views of the buckets: reduced in place.
+  for (auto& bucket : buckets_) state_->wait(bucket.work, what);
   stats.exposed_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - backward_end).count();
+  if (!rebuilt_) {
+    rebuild_in_arrival_order(what);
+    rebuilt_ = true;
+  }
   return stats;
 }
 

@@ -1,18 +1,28 @@
 #pragma once
 // The overlapped gradient average behind ProcessGroup::gradient_sync.
 //
-// Parameters are packed into buckets in reverse registration order, the order
-// in which the backward pass roughly produces their gradients. A hook on each
-// parameter copies its gradient into its bucket's flat buffer; when a bucket
-// is complete it is all-reduced asynchronously while autograd goes on with the
-// earlier layers. Buckets are launched strictly in order, so that every rank
-// issues the same sequence of collectives whatever order its hooks fire in.
+// Parameters are packed into buckets in the order the backward pass produces
+// their gradients: for the first step in reverse registration order, from
+// then on in the order their gradients arrived in the first step (rank 0's,
+// broadcast, as DDP rebuilds its buckets). Registration order is not backward
+// order in a multi-column network: a bucket holding a column's last and first
+// stages completes only at the end of the backward pass and holds back every
+// bucket after it. Each parameter's .grad is a view of its slot in its
+// bucket's flat buffer, so that autograd accumulates gradients straight into
+// the buckets and the reduced buckets are the averaged gradients, without a
+// copy either way (as DDP's gradient_as_bucket_view). A hook after each
+// parameter's gradient accumulation counts it in; when a bucket is complete
+// it is divided by the world size and all-reduced asynchronously while
+// autograd goes on with the earlier layers. Buckets are launched strictly in order, so that every
+// rank issues the same sequence of collectives whatever order its hooks fire in.
 
 #include <torch/torch.h>
 
 #include <chrono>
 #include <memory>
 #include <mutex>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "group_state.h"
@@ -38,7 +48,13 @@ class GradientBuckets : public GradientSync {
     c10::intrusive_ptr<c10d::Work> work;
   };
 
-  void on_gradient(size_t parameter, const torch::Tensor& gradient);
+  /// Buckets of the parameters in `order` (those with requires_grad): the
+  /// first at most 1 MiB so that communication starts early, the others up to
+  /// dist.bucket_mb, each of one dtype and device.
+  void build_buckets(const std::vector<size_t>& order);
+  /// Rebuilds the buckets in the first step's arrival order (rank 0's).
+  void rebuild_in_arrival_order(const std::string& what);
+  void on_gradient(size_t parameter);
   /// Launches every complete bucket that follows the last launched one.
   void launch_ready();
   void launch(Bucket& bucket);
@@ -48,8 +64,16 @@ class GradientBuckets : public GradientSync {
   std::vector<Bucket> buckets_;
   std::vector<size_t> bucket_of_;
   std::vector<int64_t> slot_of_;
+  std::vector<torch::Tensor> views_;  // each parameter's gradient in its bucket
   std::vector<bool> arrived_;
-  std::vector<unsigned> hooks_;
+  struct Hook {
+    std::shared_ptr<torch::autograd::Node> accumulator;  // kept alive with its hook
+    uintptr_t key;
+  };
+  std::vector<Hook> hooks_;
+  torch::Tensor scale_;          // 1 / world size
+  std::vector<size_t> arrival_;  // first step's gradient order
+  bool rebuilt_ = false;
   std::mutex mutex_;
   bool armed_ = false;
   size_t next_launch_ = 0;

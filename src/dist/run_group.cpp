@@ -1,6 +1,7 @@
 #include "nddr/dist/run_group.h"
 
 #include "nddr/train/execution.h"
+#include "nddr/train/rank_device.h"
 
 namespace nddr::dist {
 
@@ -17,6 +18,8 @@ std::vector<std::pair<std::string, std::string>> config_items(const Config& conf
 std::shared_ptr<ProcessGroup> process_group_for_run(const Config& config) {
   const LaunchEnv launch = launch_env_from_environment();
   if (launch.world_size <= 1) return nullptr;
+  // From here on device auto and cuda mean this rank's GPU, cuda:LOCAL_RANK.
+  set_process_local_rank(launch.local_rank);
   auto group = std::make_shared<ProcessGroup>(
       launch, ProcessGroupOptions()
                   .backend(config.get_string("dist.backend"))

@@ -1,5 +1,6 @@
 #include "nddr/layers/nddr_layer.h"
 #include "nddr/layers/batch_norm.h"
+#include "nddr/layers/pointwise_conv.h"
 
 #include "nddr/util/error.h"
 
@@ -71,12 +72,8 @@ std::vector<torch::Tensor> NddrLayerImpl::forward(const std::vector<torch::Tenso
     if (layer->bias.defined()) biases.push_back(layer->bias);  // only once BN is folded
   }
   const torch::Tensor bias = biases.empty() ? torch::Tensor() : torch::cat(biases, 0);
-  // Stride, padding and dilation spelled per dimension: the defaults are
-  // one-element lists, which an exported graph keeps and ONNX Runtime rejects.
-  const std::vector<int64_t> ones = {1, 1}, zeros = {0, 0};
-  auto outputs = torch::conv2d(torch::cat(features, 1), torch::cat(weights, 0), bias,
-                               /*stride=*/ones, /*padding=*/zeros, /*dilation=*/ones)
-                     .chunk(tasks, 1);
+  auto outputs =
+      pointwise_conv2d(torch::cat(features, 1), torch::cat(weights, 0), bias).chunk(tasks, 1);
   for (int64_t k = 0; k < tasks; ++k) {
     if (options.batch_norm()) outputs[k] = bn[k]->as<BatchNorm2d>()->forward(outputs[k]);
     if (options.relu()) outputs[k] = torch::relu(outputs[k]);

@@ -1,5 +1,7 @@
 #include "nddr/models/heads.h"
 
+#include "nddr/layers/pointwise_conv.h"
+
 namespace nddr {
 
 namespace {
@@ -48,8 +50,9 @@ void LargeFovHeadImpl::reset() {
 
 torch::Tensor LargeFovHeadImpl::forward(torch::Tensor x) {
   x = drop6(torch::relu(batch_norm_unless_folded(bn6, fc6(x))));
-  x = drop7(torch::relu(batch_norm_unless_folded(bn7, fc7(x))));
-  return fc8(x);
+  x = drop7(
+      torch::relu(batch_norm_unless_folded(bn7, pointwise_conv2d(x, fc7->weight, fc7->bias))));
+  return pointwise_conv2d(x, fc8->weight, fc8->bias);
 }
 
 void LargeFovHeadImpl::fold_batchnorm() {

@@ -5,6 +5,7 @@
 
 #include <cctype>
 
+#include "nddr/train/rank_device.h"
 #include "nddr/util/error.h"
 
 namespace nddr {
@@ -41,9 +42,16 @@ std::string to_string(Precision precision) {
 torch::Device resolve_device(const std::string& value, const std::string& key) {
   const std::string valid = "; valid: auto, cpu, cuda, cuda:N";
   if (value == "cpu") return torch::Device(torch::kCPU);
-  if (value == "auto") {
-    return torch::cuda::is_available() ? torch::Device(torch::kCUDA, 0)
-                                       : torch::Device(torch::kCPU);
+  if (value == "auto" || value == "cuda") {
+    // A rank of a distributed job takes the GPU of its local rank (0 alone).
+    const int64_t gpus =
+        torch::cuda::is_available() ? static_cast<int64_t>(torch::cuda::device_count()) : 0;
+    const std::string mapped = device_for_local_rank(value, process_local_rank(), gpus, key);
+    if (mapped == "cpu") return torch::Device(torch::kCPU);
+    if (mapped != value) {
+      return torch::Device(torch::kCUDA,
+                           static_cast<c10::DeviceIndex>(std::stoll(mapped.substr(5))));
+    }
   }
   const bool cuda = value == "cuda";
   const bool indexed = value.rfind("cuda:", 0) == 0 && all_digits(value.substr(5));

@@ -43,7 +43,9 @@ struct ExecutionOptions {
 };
 
 /// "auto" (cuda:0 when CUDA is available, else cpu), "cpu", "cuda" or
-/// "cuda:N". A malformed or unavailable device is an Error naming `key`.
+/// "cuda:N". On a rank of a distributed job auto and cuda mean
+/// cuda:<local rank> (rank_device.h). A malformed or unavailable device is an
+/// Error naming `key`.
 torch::Device resolve_device(const std::string& value, const std::string& key = "device");
 
 /// "fp32", "bf16" or "fp16"; anything else is an Error naming `key`.
