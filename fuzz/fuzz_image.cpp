@@ -1,4 +1,4 @@
-// PNG/JPEG (and the other formats stb_image reads); the first byte picks the
+// PNG (stb_image) and JPEG (libjpeg-turbo); the first byte picks the
 // channel count asked for (0 keeps the file's).
 
 #include "fuzz_input.h"

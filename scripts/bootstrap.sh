@@ -7,7 +7,7 @@ packages=(
   build-essential cmake ninja-build pkg-config
   libtorch-dev libgloo-dev          # LibTorch 1.13 (CPU, oneDNN, Gloo) and c10d headers
   libopenblas0-pthread              # replaces the reference libblas.so.3 (50x faster matmul)
-  libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libstb-dev zlib1g-dev
+  libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libstb-dev zlib1g-dev libjpeg62-turbo-dev
   libgtest-dev googletest libbenchmark-dev clang-format
   dataset-fashion-mnist             # real data for the Multi-Fashion benchmark
   python3-venv                      # scripts/venv.sh: the PyPI tools' environment

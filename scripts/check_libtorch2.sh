@@ -40,10 +40,12 @@ extra=()
 if [ -n "${NDDR_DEPS_PREFIX:-}" ]; then
   deps=$(cd "$NDDR_DEPS_PREFIX" && pwd)
   prefix_path="$prefix_path;$deps"
-  cxx_flags="-isystem $deps/include"
+  # jpeglib.h includes jconfig.h from the multiarch folder.
+  cxx_flags="-isystem $deps/include -isystem $deps/include/x86_64-linux-gnu"
   extra=(-Dyaml-cpp_DIR="$deps/lib/x86_64-linux-gnu/cmake/yaml-cpp"
     -DGTest_DIR="$deps/lib/x86_64-linux-gnu/cmake/GTest"
-    -DZLIB_INCLUDE_DIR="$deps/include" -DZLIB_LIBRARY="$deps/lib/x86_64-linux-gnu/libz.so")
+    -DZLIB_INCLUDE_DIR="$deps/include" -DZLIB_LIBRARY="$deps/lib/x86_64-linux-gnu/libz.so"
+    -DJPEG_INCLUDE_DIR="$deps/include" -DJPEG_LIBRARY="$deps/lib/x86_64-linux-gnu/libjpeg.so")
   export LD_LIBRARY_PATH="$deps/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 fi
 # The wheel also ships protoc and headers of protobuf 3.13 (torch/bin,

@@ -29,6 +29,11 @@ cp configs/*.yaml configs/experiments/*.yaml "$corpus/config/" 2>/dev/null || tr
 printf 'train.steps=3\nnetwork.positions=[0, 2]\ntasks=[{name: a, kind: depth}]\n' \
   >"$corpus/config/overrides"
 # The manifest fuzzer's first byte picks the format: even CSV, odd JSONL.
+# Every input that once crashed a target stays in its seed corpus.
+for kept in fuzz/regressions/*/; do
+  mkdir -p "$corpus/$(basename "$kept")"
+  cp "$kept"* "$corpus/$(basename "$kept")/"
+done
 printf '\0image,seg,label\nrgb/0.png,seg/0.png,2\n"a, b.png",,0\n' >"$corpus/manifest/csv"
 printf '\1{"image": "rgb/0.png", "depth": "d.npy", "label": 3}\n{"image": "x.png", "seg": null}\n' \
   >"$corpus/manifest/jsonl"

@@ -95,7 +95,8 @@ const std::vector<KeySpec>& config_schema() {
        between(-1e3, 1e3)},
       {"data.std", T::kDoubleList, "[0.229, 0.224, 0.225]", "mean_std: RGB std on [0,1]",
        above(0, 1e3)},
-      {"data.workers", T::kInt, "2", "loader worker threads",
+      {"data.workers", T::kInt, "2",
+       "loader worker threads (0 = auto: half of $NDDR_THREADS or the cores, 1 to 8)",
        between(0, static_cast<double>(max_thread_count()))},
       {"data.prefetch", T::kInt, "4", "batches prepared ahead", between(1, 1024)},
 

@@ -8,14 +8,17 @@
 #include <memory>
 #include <vector>
 
-#include "jpeg_check.h"
+#include "jpeg_decode.h"
 #include "nddr/io/atomic_file.h"
 #include "nddr/util/error.h"
 
 // stb is compiled into this file only, with internal linkage, so no other
 // library linking it can clash; the rest of the project reads and writes
-// images through the functions below.
+// images through the functions below. stb decodes PNG only: JPEGs go to
+// libjpeg-turbo (jpeg_decode.h says why), and the other formats stb knows
+// are parsers nddr's datasets do not need.
 #define STB_IMAGE_STATIC
+#define STBI_ONLY_PNG
 #define STB_IMAGE_IMPLEMENTATION
 #define STBI_FAILURE_USERMSG
 #include <stb/stb_image.h>
@@ -50,6 +53,55 @@ torch::Tensor take_pixels(Pixel* pixels, int height, int width, int channels,
       .to(result, /*non_blocking=*/false, /*copy=*/true);
 }
 
+// A header claiming a huge or implausible size is rejected before the
+// decoder allocates the pixels.
+void check_claimed_size(const std::string& path, int64_t width, int64_t height, size_t bytes) {
+  const int64_t pixels = width * height;
+  if (pixels > kMaxPixels) {
+    throw Error("image '" + path + "' is " + std::to_string(width) + "x" + std::to_string(height) +
+                " pixels, more than the limit of " + std::to_string(kMaxPixels) + " (16384x16384)");
+  }
+  // No format nddr reads packs more pixels than this into a byte (deflate
+  // stops near 1032:1, a baseline JPEG block needs a few bits): a header
+  // claiming more is corrupt, and decoding it would fill gigabytes with nothing.
+  if (pixels > kMaxPixelsPerByte * static_cast<int64_t>(bytes)) {
+    throw Error("image '" + path + "' claims " + std::to_string(width) + "x" +
+                std::to_string(height) + " pixels in " + std::to_string(bytes) +
+                " bytes: the file is truncated or corrupt");
+  }
+}
+
+// Grey (1) or RGB (3) pixels to `wanted` channels (1..4), with stb's rules
+// for PNGs: grey from RGB is (77 R + 150 G + 29 B) / 256, added alpha is opaque.
+std::vector<uint8_t> convert_channels(const std::vector<uint8_t>& in, int from, int wanted) {
+  if (wanted == 0 || wanted == from) return in;
+  const size_t count = in.size() / static_cast<size_t>(from);
+  std::vector<uint8_t> out(count * static_cast<size_t>(wanted));
+  for (size_t i = 0; i < count; ++i) {
+    const uint8_t* p = &in[i * static_cast<size_t>(from)];
+    uint8_t* q = &out[i * static_cast<size_t>(wanted)];
+    const uint8_t grey =
+        from == 1 ? p[0] : static_cast<uint8_t>((p[0] * 77 + p[1] * 150 + p[2] * 29) >> 8);
+    if (wanted <= 2) {
+      q[0] = grey;
+    } else {
+      for (int c = 0; c < 3; ++c) q[c] = from == 1 ? grey : p[c];
+    }
+    if (wanted == 2 || wanted == 4) q[wanted - 1] = 255;
+  }
+  return out;
+}
+
+torch::Tensor read_jpeg(const std::string& path, const std::vector<stbi_uc>& bytes, int wanted) {
+  io_detail::JpegDecoder decoder(bytes.data(), bytes.size(), path);
+  check_claimed_size(path, decoder.width(), decoder.height(), bytes.size());
+  const int channels = wanted ? wanted : decoder.channels();
+  std::vector<uint8_t> pixels = convert_channels(decoder.pixels(), decoder.channels(), wanted);
+  return torch::from_blob(pixels.data(), {decoder.height(), decoder.width(), channels},
+                          torch::kByte)
+      .clone();
+}
+
 }  // namespace
 
 torch::Tensor read_image(const std::string& path, int64_t channels) {
@@ -60,26 +112,10 @@ torch::Tensor read_image(const std::string& path, int64_t channels) {
   const std::vector<stbi_uc> bytes = read_bytes(path);
   const int size = static_cast<int>(bytes.size());
   const int wanted = static_cast<int>(channels);
+  if (io_detail::is_jpeg(bytes.data(), bytes.size())) return read_jpeg(path, bytes, wanted);
   int width = 0, height = 0, file_channels = 0;
-  const std::string jpeg_problem = io_detail::jpeg_table_problem(bytes.data(), bytes.size());
-  if (!jpeg_problem.empty()) throw Error("cannot decode image '" + path + "': " + jpeg_problem);
-  // A corrupt or hostile header can claim any size: check it before the
-  // decoder allocates the pixels.
   if (stbi_info_from_memory(bytes.data(), size, &width, &height, &file_channels)) {
-    const int64_t pixels = static_cast<int64_t>(width) * height;
-    if (pixels > kMaxPixels) {
-      throw Error("image '" + path + "' is " + std::to_string(width) + "x" +
-                  std::to_string(height) + " pixels, more than the limit of " +
-                  std::to_string(kMaxPixels) + " (16384x16384)");
-    }
-    // No format stb reads packs more pixels than this into a byte (deflate
-    // stops near 1032:1, a JPEG block needs a few bits): a header claiming
-    // more is corrupt, and decoding it would fill gigabytes with nothing.
-    if (pixels > kMaxPixelsPerByte * static_cast<int64_t>(bytes.size())) {
-      throw Error("image '" + path + "' claims " + std::to_string(width) + "x" +
-                  std::to_string(height) + " pixels in " + std::to_string(bytes.size()) +
-                  " bytes: the file is truncated or corrupt");
-    }
+    check_claimed_size(path, width, height, bytes.size());
   }
   torch::Tensor image;
   if (stbi_is_16_bit_from_memory(bytes.data(), size)) {

@@ -1,6 +1,7 @@
 #include "nddr/train/run.h"
 
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <optional>
 
@@ -11,6 +12,7 @@
 #include "nddr/layers/batch_norm.h"
 #include "nddr/models/flops.h"
 #include "nddr/models/fold_batchnorm.h"
+#include "nddr/train/batch_memory.h"
 #include "nddr/train/checkpoint.h"
 #include "nddr/train/resume_check.h"
 #include "nddr/train/run_dir.h"
@@ -18,6 +20,7 @@
 #include "nddr/util/error.h"
 #include "nddr/util/run_lock.h"
 #include "nddr/util/strings.h"
+#include "nddr/util/threads.h"
 
 namespace nddr {
 
@@ -107,6 +110,34 @@ std::shared_ptr<Dataset> dataset_from_config(const Config& config, const std::st
   }
 }
 
+namespace {
+
+// "data.workers: 0" is auto, like "threads: 0" (the loaders' own 0, loading
+// in the calling thread, is for the library's callers).
+int64_t loader_workers(const Config& config) {
+  const int64_t workers = config.get_int("data.workers");
+  return workers > 0 ? workers : default_workers();
+}
+
+// The batch's forward activations must fit in the machine's memory (CPU
+// training; a GPU's allocator reports its own out-of-memory error). The
+// image is the crop, or the first training image at the largest scale.
+void check_batch_fits(const Config& config, MultiTaskNetImpl& net, const Dataset& train_set) {
+  if (!execution_options(config).device().is_cpu() || train_set.size() == 0) return;
+  const auto shape = train_set.get(0).image.sizes();
+  const double scale = config.get_double("data.scale_max");
+  const auto side = [&](const char* crop_key, int64_t size) {
+    const int64_t crop = config.get_int(crop_key);
+    return crop > 0 ? crop : static_cast<int64_t>(std::ceil(static_cast<double>(size) * scale));
+  };
+  const int64_t per_image = activation_bytes_per_image(
+      net, shape[0], side("data.crop_height", shape[1]), side("data.crop_width", shape[2]));
+  check_batch_memory(config.get_int("train.batch_size"), per_image, usable_memory_bytes(),
+                     "train.batch_size");
+}
+
+}  // namespace
+
 TrainLoaderOptions train_loader_options(const Config& config) {
   AugmentOptions augment;
   augment.scale_min(config.get_double("data.scale_min"))
@@ -118,7 +149,7 @@ TrainLoaderOptions train_loader_options(const Config& config) {
   return TrainLoaderOptions()
       .batch_size(config.get_int("train.batch_size"))
       .seed(static_cast<uint64_t>(config.get_int("seed")))
-      .workers(config.get_int("data.workers"))
+      .workers(loader_workers(config))
       .prefetch(config.get_int("data.prefetch"))
       .augment(augment)
       .normalize(normalize_options(config));
@@ -127,7 +158,7 @@ TrainLoaderOptions train_loader_options(const Config& config) {
 EvalLoaderOptions eval_loader_options(const Config& config) {
   return EvalLoaderOptions()
       .batch_size(config.get_int("eval.batch_size"))
-      .workers(config.get_int("data.workers"))
+      .workers(loader_workers(config))
       .prefetch(config.get_int("data.prefetch"))
       .normalize(normalize_options(config));
 }
@@ -249,6 +280,7 @@ RunResults train_from_config(const Config& config, TrainObserver& observer,
   Trainer trainer(
       net, train_set, train_loader_options(config),
       train_options(config).stop_after(options.stop_after).collective(options.collective));
+  check_batch_fits(config, *net, *train_set);
   bool resuming = options.resume && std::filesystem::exists(paths.checkpoint());
   if (collective != nullptr && options.resume) {
     resuming = agree_on_resume(resuming, paths.checkpoint(), *collective);

@@ -24,6 +24,12 @@ std::string closest_match(const std::string& name, const std::vector<std::string
   std::string best;
   size_t best_distance = std::max<size_t>(2, name.size() / 3) + 1;
   for (const auto& candidate : candidates) {
+    // The distance is at least the difference in length: a candidate that
+    // cannot beat the best so far is skipped, so a long garbage name (a
+    // mistyped override, a fuzzer's input) costs no quadratic work.
+    const size_t length_gap = name.size() > candidate.size() ? name.size() - candidate.size()
+                                                             : candidate.size() - name.size();
+    if (length_gap >= best_distance) continue;
     const size_t distance = edit_distance(name, candidate);
     if (distance < best_distance) {
       best_distance = distance;

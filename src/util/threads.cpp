@@ -2,6 +2,7 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <string>
 #include <thread>
@@ -33,6 +34,11 @@ int default_threads() {
     return static_cast<int>(*threads);
   }
   return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+}
+
+int default_workers() {
+  constexpr int kMaxAutoWorkers = 8;
+  return std::clamp(default_threads() / 2, 1, kMaxAutoWorkers);
 }
 
 int configure_threads(int threads) {

@@ -239,6 +239,67 @@ TEST(CliFaults, SigtermStopsWith143AndASecondSigintExitsAtOnce) {
       << gone.describe();
 }
 
+// `nddr experiment` under SIGINT: the run in progress stops at a step
+// boundary with a checkpoint, the grid stops with exit 130, and the same
+// command again skips the finished run and resumes the interrupted one.
+// SIGTERM exits 143 the same way.
+TEST(CliFaults, ExperimentStopsOnSignalsAndTheRerunResumes) {
+  Dir dir;
+  const auto write_experiment = [&](const std::string& file, const std::string& output,
+                                    const std::string& b_steps) {
+    std::ofstream(dir.path / file)
+        << "name: grid\nbase: tiny.yaml\noutput_dir: " << output
+        << "\nreport_dir: report\nseeds: [0]\nmethods:\n"
+        << "  - {label: a, set: [network.fusion=nddr]}\n"
+        << "  - {label: b, set: [network.fusion=nddr, train.steps=" << b_steps
+        << ", train.checkpoint_every=0]}\n";
+  };
+  write_experiment("grid.yaml", "runs/grid", "60");
+  const Process process = start(dir, "experiment grid.yaml", "_grid");
+  wait_for_log(process, dir.path / "runs/grid/b-s0/log.jsonl", 2);
+  kill(process.pid, SIGINT);
+  const Result interrupted = finish(process);
+  ASSERT_EQ(interrupted.code, 130) << interrupted.describe();
+  EXPECT_NE(interrupted.err.find("interrupted by SIGINT"), std::string::npos)
+      << interrupted.describe();
+  EXPECT_TRUE(fs::exists(dir.path / "runs/grid/a-s0/results.json"));
+  EXPECT_TRUE(fs::exists(dir.path / "runs/grid/b-s0/checkpoint.pt")) << interrupted.describe();
+  EXPECT_FALSE(fs::exists(dir.path / "runs/grid/b-s0/results.json"));
+  const size_t logged = lines_in(dir.path / "runs/grid/b-s0/log.jsonl");
+  EXPECT_LT(logged, 60u);
+
+  const Result rerun = run(dir, "experiment grid.yaml");
+  ASSERT_EQ(rerun.code, 0) << rerun.describe();
+  EXPECT_NE(rerun.err.find("a seed 0: finished, skipped"), std::string::npos) << rerun.describe();
+  EXPECT_NE(rerun.err.find("b seed 0: resuming"), std::string::npos) << rerun.describe();
+  EXPECT_TRUE(fs::exists(dir.path / "runs/grid/b-s0/results.json"));
+  // Resumed, not restarted: one log line per step of the whole run.
+  EXPECT_EQ(lines_in(dir.path / "runs/grid/b-s0/log.jsonl"), 60u);
+
+  write_experiment("term.yaml", "runs/term", "100000");
+  const Process term = start(dir, "experiment term.yaml -q", "_term");
+  wait_for_log(term, dir.path / "runs/term/b-s0/log.jsonl", 1);
+  kill(term.pid, SIGTERM);
+  const Result stopped = finish(term);
+  EXPECT_EQ(stopped.code, 143) << stopped.describe();
+  EXPECT_TRUE(fs::exists(dir.path / "runs/term/b-s0/checkpoint.pt")) << stopped.describe();
+}
+
+// 8192 images of 2048x2048: about 1.8 GB of forward activations each even
+// at width 1/16, some 15 TB for the batch: rejected at run start, naming
+// the key, before anything is written.
+TEST(CliFaults, ABatchBeyondMemoryIsAnErrorNamingTheKeyAndTheEstimate) {
+  Dir dir;
+  const Result huge = run(dir,
+                          "train -c tiny.yaml -q train.batch_size=8192"
+                          " data.train.options.height=2048 data.train.options.width=2048");
+  EXPECT_EQ(huge.code, 2) << huge.describe();
+  EXPECT_NE(huge.err.find("train.batch_size = 8192 does not fit in memory"), std::string::npos)
+      << huge.describe();
+  EXPECT_NE(huge.err.find("GB per image"), std::string::npos) << huge.describe();
+  EXPECT_FALSE(fs::exists(dir.path / "runs/tiny/config.yaml"));
+}
+
 TEST(CliFaults, MistypedCommandNamesTheClosest) {
   Dir dir;
   const Result typo = run(dir, "trian -c tiny.yaml");

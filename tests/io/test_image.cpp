@@ -2,7 +2,13 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 #include <tuple>
+
+// jpeglib.h needs FILE declared before it.
+#include <jpeglib.h>
 
 #include "io/temp_dir.h"
 #include "nddr/util/error.h"
@@ -205,8 +211,8 @@ TEST(Image, HeadersClaimingHugeOrImplausibleSizesAreRejectedBeforeDecoding) {
   }
 }
 
-// stb_image 2.27 writes past its tables on a Huffman table of more than 256
-// codes (found by fuzz_image): such a JPEG is rejected before decoding.
+// A Huffman table of more than 256 codes made stb_image 2.27 write past its
+// tables (found by fuzz_image); libjpeg-turbo rejects it.
 TEST(Image, JpegWithAnOversizedHuffmanTableIsRejected) {
   TempDir dir;
   std::string jpeg = "\xFF\xD8\xFF\xC4";
@@ -216,13 +222,91 @@ TEST(Image, JpegWithAnOversizedHuffmanTableIsRejected) {
   jpeg += std::string(16, '\x20');    // 16 x 32 = 512 codes
   const std::string path = dir.file("bad.jpg");
   write_bytes(path, jpeg);
-  try {
-    read_image(path);
-    FAIL() << "decoded";
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("Huffman table has 512 codes"), std::string::npos)
-        << e.what();
+  expect_error_naming([&] { read_image(path); }, path, "Bogus Huffman table");
+}
+
+// A 16x16 JPEG of one colour, encoded with libjpeg (stb's writer always
+// writes three components): 1 (grey), 3 (RGB) or 4 (Adobe-style CMYK).
+std::string flat_jpeg(TempDir& dir, const std::string& name, const std::vector<uint8_t>& pixel) {
+  jpeg_compress_struct info;
+  jpeg_error_mgr errors;
+  info.err = jpeg_std_error(&errors);
+  jpeg_create_compress(&info);
+  unsigned char* encoded = nullptr;
+  unsigned long size = 0;
+  jpeg_mem_dest(&info, &encoded, &size);
+  info.image_width = info.image_height = 16;
+  info.input_components = static_cast<int>(pixel.size());
+  info.in_color_space = pixel.size() == 1 ? JCS_GRAYSCALE : pixel.size() == 3 ? JCS_RGB : JCS_CMYK;
+  jpeg_set_defaults(&info);
+  jpeg_set_quality(&info, 95, TRUE);
+  jpeg_start_compress(&info, TRUE);
+  std::vector<uint8_t> row;
+  for (int x = 0; x < 16; ++x) row.insert(row.end(), pixel.begin(), pixel.end());
+  while (info.next_scanline < info.image_height) {
+    JSAMPROW rows[1] = {row.data()};
+    jpeg_write_scanlines(&info, rows, 1);
   }
+  jpeg_finish_compress(&info);
+  jpeg_destroy_compress(&info);
+  const std::string path = dir.file(name);
+  write_bytes(path, std::string(reinterpret_cast<const char*>(encoded), size));
+  std::free(encoded);
+  return path;
+}
+
+int max_difference(const torch::Tensor& image, std::vector<int> pixel) {
+  const auto expected = torch::tensor(pixel, torch::kInt).view({1, 1, -1});
+  return (image.to(torch::kInt) - expected).abs().max().item<int>();
+}
+
+TEST(Image, JpegChannelsConvertAsForPng) {
+  TempDir dir;
+  const std::string grey = flat_jpeg(dir, "grey.jpg", {90});
+  EXPECT_EQ(read_image(grey).sizes(), torch::IntArrayRef({16, 16, 1}));
+  EXPECT_LE(max_difference(read_image(grey, 3), {90, 90, 90}), 2);
+  EXPECT_LE(max_difference(read_image(grey, 2), {90, 255}), 2);
+  const std::string colour = flat_jpeg(dir, "colour.jpg", {200, 100, 50});
+  EXPECT_EQ(read_image(colour).sizes(), torch::IntArrayRef({16, 16, 3}));
+  // (77 * 200 + 150 * 100 + 29 * 50) / 256 = 125
+  EXPECT_LE(max_difference(read_image(colour, 1), {125}), 3);
+  EXPECT_LE(max_difference(read_image(colour, 4), {200, 100, 50, 255}), 3);
+  // Inverted CMYK as Adobe writes it: colour = ink * black / 255.
+  const std::string cmyk = flat_jpeg(dir, "cmyk.jpg", {255, 128, 0, 200});
+  EXPECT_LE(max_difference(read_image(cmyk), {200, 100, 0}), 3);
+}
+
+// libjpeg would fill the missing rows of a truncated file with grey and
+// succeed with a warning: nddr makes that an error.
+TEST(Image, TruncatedJpegIsAnErrorNotGreyPixels) {
+  TempDir dir;
+  const std::string path = dir.file("cut.jpg");
+  std::vector<uint8_t> pixels(64 * 64 * 3);
+  for (size_t i = 0; i < pixels.size(); ++i) pixels[i] = static_cast<uint8_t>(i * 37);
+  ASSERT_TRUE(stbi_write_jpg(path.c_str(), 64, 64, 3, pixels.data(), 95));
+  const std::string bytes = read_bytes(path);
+  write_bytes(path, bytes.substr(0, bytes.size() * 2 / 3));
+  expect_error_naming([&] { read_image(path); }, path, "cannot decode");
+}
+
+// Every input fuzz_image found a crash with is kept in fuzz/regressions/image
+// (also the fuzzer's seed corpus); each must give an Error, and ASan in the
+// sanitizer suite checks that none reads or writes out of bounds. The first
+// byte is the channel count, as in fuzz/fuzz_image.cpp.
+TEST(Image, FuzzerFoundInputsAreErrors) {
+  TempDir dir;
+  const std::filesystem::path corpus =
+      std::filesystem::path(NDDR_SOURCE_DIR) / "fuzz/regressions/image";
+  int files = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(corpus)) {
+    const std::string input = read_bytes(entry.path().string());
+    ASSERT_FALSE(input.empty()) << entry.path();
+    const std::string path = dir.file(entry.path().filename().string());
+    write_bytes(path, input.substr(1));
+    EXPECT_THROW(read_image(path, static_cast<uint8_t>(input[0]) % 5), Error) << entry.path();
+    ++files;
+  }
+  EXPECT_GE(files, 1);
 }
 
 }  // namespace

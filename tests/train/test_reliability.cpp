@@ -319,6 +319,42 @@ TEST(RunDir, StaleTemporariesAreRemoved) {
   EXPECT_TRUE(fs::exists(dir / "log.jsonl"));
 }
 
+// A log line that cannot be written stops training with an Error naming
+// the log: on a full disk (log.jsonl is /dev/full, where every write fails
+// with ENOSPC) and when the log cannot be opened (it is a directory).
+TEST(TrainingLog, WriteFailureIsAnErrorNamingTheLog) {
+  if (!fs::exists("/dev/full")) GTEST_SKIP() << "no /dev/full";
+  const fs::path dir = fresh_dir("log_full");
+  const std::string log = (dir / "log.jsonl").string();
+  fs::create_symlink("/dev/full", log);
+  TrainObserver observer;
+  torch::manual_seed(1);
+  Trainer full(MultiTaskNet(tiny_network()), scenes(), TrainLoaderOptions().batch_size(2),
+               options_for(dir, 3, 0.01).checkpoint_every(0));
+  try {
+    full.run(observer);
+    FAIL() << "a full disk under log.jsonl was not reported";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("cannot write training log '" + log + "' (disk full"),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_EQ(full.step(), 1) << "training went on after the log failed";
+
+  fs::remove(log);
+  fs::create_directory(log);
+  Trainer unopenable(MultiTaskNet(tiny_network()), scenes(), TrainLoaderOptions().batch_size(2),
+                     options_for(dir, 3, 0.01).checkpoint_every(0));
+  try {
+    unopenable.run(observer);
+    FAIL() << "a log that cannot be opened was not reported";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("cannot write training log '" + log + "'"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
 TEST(StopSignal, SigintStopsAtAStepBoundaryWithACheckpoint) {
   const fs::path dir = fresh_dir("sigint");
   torch::manual_seed(1);

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <algorithm>
 #include <string>
 #include <thread>
 
@@ -44,6 +45,17 @@ TEST_F(ThreadsEnv, VariableSetsTheDefaultButNotAnExplicitCount) {
   EXPECT_EQ(default_threads(), 3);
   EXPECT_EQ(configure_threads(0), 3);
   EXPECT_EQ(configure_threads(2), 2);
+}
+
+TEST_F(ThreadsEnv, AutoWorkersAreHalfTheDefaultThreadsWithinOneToEight) {
+  for (const char* threads : {"1", "2", "3", "8"}) {
+    if (std::stoll(threads) > max_thread_count()) continue;
+    setenv("NDDR_THREADS", threads, 1);
+    EXPECT_EQ(default_workers(), std::clamp(std::stoi(threads) / 2, 1, 8)) << threads;
+  }
+  unsetenv("NDDR_THREADS");
+  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  EXPECT_EQ(default_workers(), std::clamp(cores / 2, 1, 8));
 }
 
 TEST_F(ThreadsEnv, BadValuesAreErrorsNamingThem) {

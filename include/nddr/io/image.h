@@ -1,5 +1,5 @@
 #pragma once
-// PNG/JPEG (and the other formats stb_image reads) as [H,W,C] tensors: the
+// PNG (stb_image) and JPEG (libjpeg-turbo) files as [H,W,C] tensors: the
 // datasets' images, label maps and surface-normal maps.
 
 #include <torch/torch.h>

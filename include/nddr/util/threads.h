@@ -15,6 +15,12 @@ int64_t max_thread_count();
 /// integer no larger than max_thread_count() is an Error naming it.
 int default_threads();
 
+/// The loader worker count that "data.workers: 0" stands for: half of
+/// default_threads() (the other half computes the network), at least 1 and
+/// at most 8 (beyond that decoding rarely gets faster; each worker holds
+/// batches in memory).
+int default_workers();
+
 /// Sets LibTorch's intra-op thread count. Debian's LibTorch starts with one
 /// thread; `threads <= 0` means default_threads(). Returns the count in use.
 int configure_threads(int threads);
