@@ -79,4 +79,16 @@ RankLosses normalise_over_ranks(const std::vector<LossTerms>& terms, Collective&
   return losses;
 }
 
+std::function<void(torch::Tensor&)> weighting_average(Collective& collective,
+                                                      const torch::Device& device) {
+  const double scale = 1.0 / static_cast<double>(collective.world_size());
+  return [&collective, device, scale](torch::Tensor& tensor) {
+    torch::NoGradGuard no_grad;
+    torch::Tensor reduced = tensor.to(device);
+    collective.all_reduce_sum(reduced, "all-reduce of the task weighting's losses and gradients");
+    reduced.mul_(scale);
+    if (!reduced.is_same(tensor)) tensor.copy_(reduced);
+  };
+}
+
 }  // namespace nddr

@@ -116,12 +116,6 @@ Trainer::Trainer(MultiTaskNet net, std::shared_ptr<const Dataset> train_set,
     scaler_.emplace(options_.loss_scaler());
   }
   if (const auto& collective = options_.collective()) {
-    // Every rank must compute the same task weights from the global losses
-    // and gradients; only fixed weights do that so far.
-    if (options_.weighting().method != "fixed") {
-      throw Error("train.weighting '" + options_.weighting().method +
-                  "' is not available in distributed training yet; use 'fixed' there");
-    }
     loader_options_.shard_index(collective->rank()).shard_count(collective->world_size());
     if (loader_options_.batch_size() % collective->world_size() != 0) {
       throw Error("train.batch_size " + std::to_string(loader_options_.batch_size()) +
@@ -129,7 +123,10 @@ Trainer::Trainer(MultiTaskNet net, std::shared_ptr<const Dataset> train_set,
                   std::to_string(collective->world_size()) + " ranks");
     }
     broadcast_module_state(*net_, *collective, "broadcast of rank 0's initial weights");
-    gradient_sync_ = collective->gradient_sync(net_->parameters());
+    // The weighting's state too (uncertainty's log-variances are parameters
+    // averaged with the network's gradients).
+    broadcast_module_state(*weighting_, *collective, "broadcast of the weighting's state");
+    gradient_sync_ = collective->gradient_sync(parameters_);
   }
 }
 
@@ -163,8 +160,11 @@ StepReport Trainer::train_step(const Batch& host_or_device_batch, int64_t step) 
   if (options_.skip_non_finite()) {
     for (const auto& buffer : net_->buffers()) buffers_before.push_back(buffer.clone());
   }
-  if (gradient_sync_) gradient_sync_->begin();
   const bool representation = weighting_->mode() == "representation";
+  // A gradient method on the parameters averages every gradient itself
+  // (weighted_backward), so the buckets stay idle.
+  const bool bucketed = gradient_sync_ && !(weighting_->uses_gradients() && !representation);
+  if (bucketed) gradient_sync_->begin();
   torch::Tensor shared_features;
   std::map<std::string, torch::Tensor> outputs;
   {
@@ -195,18 +195,21 @@ StepReport Trainer::train_step(const Batch& host_or_device_batch, int64_t step) 
   context.step = step;
   context.seed = options_.seed();
   if (scaler_) context.loss_scale = scaler_->scale();
+  if (const auto& collective = options_.collective()) {
+    context.average = weighting_average(*collective, execution.device());
+    context.world_size = collective->world_size();
+  }
   const torch::Tensor total =
       representation ? representation_backward(*weighting_, losses, shared_features, context)
                      : weighted_backward(*weighting_, losses, parameters_, context);
-  if (gradient_sync_) last_sync_ = gradient_sync_->finish(step);
+  if (bucketed) last_sync_ = gradient_sync_->finish(step);
   StepReport report;
   if (options_.collective()) {
-    // The global losses (the same on every rank); distributed weights are fixed.
-    report.total_loss = 0.0;
+    // The global losses and combined loss (the same on every rank).
     for (size_t t = 0; t < terms.size(); ++t) {
       report.losses[net_->tasks()[t].name] = ranked.values[t];
-      report.total_loss += net_->tasks()[t].loss_weight * ranked.values[t];
     }
+    report.total_loss = total.item<double>();
   } else {
     // One device-to-host transfer for every loss.
     std::vector<torch::Tensor> detached;

@@ -109,6 +109,10 @@ class Rlw : public Weighting {
 
 // Geometric Loss Strategy (Chennupati et al., CVPRW 2019): L = (prod_t L_t)^(1/T).
 // Losses are floored at 1e-12 so a zero loss does not make the log infinite.
+// Returned as sum_t w_t L_t with w_t = dL/dL_t = L / (T L_t) taken at the
+// values: the same value and gradient, but linear in the losses, so that in
+// a distributed run (values global, losses the rank's) the ranks' gradients
+// average to the global one.
 class Gls : public Weighting {
  public:
   using Weighting::Weighting;
@@ -116,9 +120,9 @@ class Gls : public Weighting {
   torch::Tensor combine(const torch::Tensor& losses, const torch::Tensor& values,
                         const WeightingContext& /*context*/) override {
     const torch::Tensor floored = values.clamp_min(1e-12);
-    // dL/dL_t = L / (T L_t): the effective weight of each task.
-    record(torch::exp(torch::log(floored).mean()) / (num_tasks_ * floored));
-    return torch::exp(torch::log(losses.clamp_min(1e-12)).mean());
+    const torch::Tensor weights = torch::exp(torch::log(floored).mean()) / (num_tasks_ * floored);
+    record(weights);
+    return (weights.to(losses.options()) * losses).sum();
   }
 };
 

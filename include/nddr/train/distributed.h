@@ -6,6 +6,7 @@
 
 #include <torch/torch.h>
 
+#include <functional>
 #include <vector>
 
 #include "nddr/tasks/losses.h"
@@ -36,5 +37,11 @@ struct RankLosses {
 /// Normalises each task's loss terms by the valid-element count over every
 /// rank (one all-reduce of 2 x tasks numbers).
 RankLosses normalise_over_ranks(const std::vector<LossTerms>& terms, Collective& collective);
+
+/// The task weighting's WeightingContext::average: an all-reduce over the
+/// ranks, then / world size, run on `device` (NCCL takes device tensors
+/// only) and copied back to where the tensor was.
+std::function<void(torch::Tensor&)> weighting_average(Collective& collective,
+                                                      const torch::Device& device);
 
 }  // namespace nddr

@@ -17,6 +17,7 @@
 
 #include <torch/torch.h>
 
+#include <functional>
 #include <vector>
 
 #include "nddr/weighting/weighting.h"
@@ -31,8 +32,9 @@ std::vector<std::vector<torch::Tensor>> per_task_gradients(
     const std::vector<torch::Tensor>& losses, const std::vector<torch::Tensor>& parameters);
 
 /// shared[i]: the gradients of two or more tasks reach parameters[i] and
-/// are not exactly zero there.
-std::vector<bool> shared_mask(const std::vector<std::vector<torch::Tensor>>& grads);
+/// are not exactly zero there; with `average` (distributed), on any rank.
+std::vector<bool> shared_mask(const std::vector<std::vector<torch::Tensor>>& grads,
+                              const std::function<void(torch::Tensor&)>& average = {});
 
 /// `parameters` should include the weighting's own (IMTL's loss scales are
 /// reached by one task each, so they get their task's gradient).
@@ -41,6 +43,11 @@ std::vector<bool> shared_mask(const std::vector<std::vector<torch::Tensor>>& gra
 /// combination above) and returns the loss to report: the combined loss of a
 /// loss-based method, sum_t a_t L_t of a gradient-based one. A gradient
 /// method on a network that shares no parameter is an Error.
+///
+/// Distributed (context.average set): a loss-based method's gradients are
+/// the rank's, for the caller's gradient average; a gradient method's are
+/// already the global batch's, shared and task-specific alike (one
+/// all-reduce), so the caller must not average them again.
 torch::Tensor weighted_backward(Weighting& weighting, const std::vector<torch::Tensor>& losses,
                                 const std::vector<torch::Tensor>& parameters,
                                 const WeightingContext& context);

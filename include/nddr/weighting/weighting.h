@@ -31,10 +31,12 @@ struct WeightingContext {
   int64_t step = 0;  ///< 0-based optimisation step
   int64_t seed = 0;  ///< the run's seed (RLW and PCGrad draw from (seed, step))
   /// Averages a tensor over the processes of a distributed run, in place;
-  /// empty in a single process. Applied to the detached loss values and to
-  /// the per-task gradient matrix before a method sees them, so every rank
-  /// computes the same weights.
+  /// empty in a single process. Applied to the detached loss values, to the
+  /// per-task gradients and to the reported loss, so every rank computes the
+  /// same weights from the global batch (docs/distributed.md).
   std::function<void(torch::Tensor&)> average;
+  /// The number of processes `average` averages over.
+  int64_t world_size = 1;
   /// fp16 loss scaling: the backward pass runs on the losses times this, so
   /// the gradients written are this times the method's gradients (the loss
   /// scaler divides them again); weights and returned losses are unscaled.
