@@ -149,8 +149,8 @@ MultiFashion::MultiFashion(MultiFashionOptions options) : options_(std::move(opt
 int64_t MultiFashion::size() const { return options_.count() > 0 ? options_.count() : num_items(); }
 
 std::vector<TaskSpec> MultiFashion::tasks() const {
-  return {{options_.left_task(), TaskKind::kClassification, kClasses},
-          {options_.right_task(), TaskKind::kClassification, kClasses}};
+  return {{options_.left_task(), "classification", kClasses},
+          {options_.right_task(), "classification", kClasses}};
 }
 
 std::string MultiFashion::describe() const {

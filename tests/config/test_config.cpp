@@ -23,7 +23,7 @@ TEST(Config, DefaultsAreThePapersNetwork) {
   const auto tasks = tasks_from_config(config);
   ASSERT_EQ(tasks.size(), 2u);
   EXPECT_EQ(tasks[0].channels, 40);
-  EXPECT_EQ(tasks[1].kind, TaskKind::kNormals);
+  EXPECT_EQ(tasks[1].kind, "normals");
   EXPECT_DOUBLE_EQ(tasks[1].loss_weight, 20.0);
 }
 

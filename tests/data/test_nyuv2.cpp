@@ -69,7 +69,7 @@ TEST_F(NyuV2ListsTest, ReadsImagesLabelsAndDecodedNormals) {
   ASSERT_EQ(data.size(), 2);
   ASSERT_EQ(data.tasks().size(), 2u);
   EXPECT_EQ(data.tasks()[0].channels, kNyuV2Classes);
-  EXPECT_EQ(data.tasks()[1].kind, TaskKind::kNormals);
+  EXPECT_EQ(data.tasks()[1].kind, "normals");
   for (int i = 0; i < 2; ++i) {
     const auto sample = data.get(i);
     EXPECT_TRUE(

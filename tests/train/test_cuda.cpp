@@ -26,8 +26,8 @@ const ExecutionOptions kCuda = ExecutionOptions().device(torch::Device(torch::kC
 NetworkOptions tiny_network(const std::string& fusion) {
   NetworkOptions options;
   options.backbone.width = 1.0 / 16;
-  options.tasks = {{"seg", TaskKind::kSegmentation, 6, 1.0},
-                   {"normals", TaskKind::kNormals, 3, 5.0}};
+  options.tasks = {{"seg", "segmentation", 6, 1.0},
+                   {"normals", "normals", 3, 5.0}};
   options.fusion.method = fusion;
   if (fusion == "single") options.tasks.resize(1);
   if (fusion == "split") options.fusion.split_stage = 2;

@@ -17,8 +17,8 @@ namespace {
 NetworkOptions tiny_network(const std::string& fusion) {
   NetworkOptions options;
   options.backbone.width = 1.0 / 16;
-  options.tasks = {{"seg", TaskKind::kSegmentation, 6, 1.0},
-                   {"normals", TaskKind::kNormals, 3, 5.0}};
+  options.tasks = {{"seg", "segmentation", 6, 1.0},
+                   {"normals", "normals", 3, 5.0}};
   options.fusion.method = fusion;
   options.head_hidden = 16;
   options.head_dilation = 2;

@@ -74,8 +74,8 @@ TEST(LossScaler, StepUnscalesExactlyOrSkipsOnInfAndNan) {
 NetworkOptions tiny_network() {
   NetworkOptions options;
   options.backbone.width = 1.0 / 16;
-  options.tasks = {{"seg", TaskKind::kSegmentation, 6, 1.0},
-                   {"normals", TaskKind::kNormals, 3, 5.0}};
+  options.tasks = {{"seg", "segmentation", 6, 1.0},
+                   {"normals", "normals", 3, 5.0}};
   options.fusion.method = "nddr";
   options.head_hidden = 16;
   options.head_dilation = 2;

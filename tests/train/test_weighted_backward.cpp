@@ -16,8 +16,8 @@ NetworkOptions tiny(const std::string& fusion) {
   NetworkOptions options;
   options.backbone.width = 1.0 / 16;
   options.backbone.output_stride = 4;
-  options.tasks = {{"seg", TaskKind::kSegmentation, 4, 1.0},
-                   {"normals", TaskKind::kNormals, 3, 1.0}};
+  options.tasks = {{"seg", "segmentation", 4, 1.0},
+                   {"normals", "normals", 3, 1.0}};
   options.fusion.method = fusion;
   options.head_hidden = 8;
   options.head_dilation = 2;
