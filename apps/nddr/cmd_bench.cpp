@@ -21,6 +21,7 @@
 #include "nddr/tasks/task_kind.h"
 #include "nddr/train/run.h"
 #include "nddr/util/error.h"
+#include "nddr/util/strings.h"
 
 namespace nddr::cli {
 
@@ -60,7 +61,7 @@ class RandomSamples : public Dataset {
 double peak_rss_mib() {
   std::ifstream status("/proc/self/status");
   for (std::string line; std::getline(status, line);) {
-    if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
+    if (starts_with(line, "VmHWM:")) return std::stod(line.substr(6)) / 1024.0;
   }
   return std::numeric_limits<double>::quiet_NaN();
 }
@@ -172,18 +173,7 @@ struct BenchCommand {
       run_loader(loaded);
       return;
     }
-    if (warmup < 0) throw Error("--warmup must be >= 0, got " + std::to_string(warmup));
-    if (iters < 1) throw Error("--iters must be >= 1, got " + std::to_string(iters));
-    if ((height > 0) != (width > 0)) throw Error("--height and --width must be given together");
-    if (height < 0 || width < 0) throw Error("--height and --width must be >= 1");
-    if (batch < 0) throw Error("--batch must be >= 1, got " + std::to_string(batch));
-    if (batch == 0) batch = loaded.get_int("train.batch_size");
-    if (height == 0) {
-      const torch::Tensor image = dataset_from_config(loaded, "test")->get(0).image;
-      height = image.size(1);
-      width = image.size(2);
-    }
-
+    resolve_sizes(loaded);
     const ExecutionOptions execution = execution_options(loaded);
     torch::manual_seed(static_cast<uint64_t>(loaded.get_int("seed")));
     MultiTaskNet net(network_options_from_config(loaded));
@@ -211,6 +201,63 @@ struct BenchCommand {
 
     // Inference first: the process's peak RSS only grows, so the inference
     // figure is not masked by the train step's gradients and optimizer state.
+    nlohmann::json report = time_inference(net, input, execution, forward_flop, peak);
+    const TrainOptions options = train_options(loaded).run_dir("");
+    Trainer trainer(net, samples, loader, options);
+    // Steps wrap within train.steps so the poly schedule stays defined.
+    Timing train = time_iterations(warmup, iters, batch, execution.device(), [&](int64_t i) {
+      trainer.train_step(input, i % options.steps());
+    });
+    add_throughput(train, 3.0 * forward_flop, peak);
+
+    const nlohmann::json settings = {
+        {"config", loaded.get_string("name")},
+        {"backbone", loaded.get_string("network.backbone")},
+        {"network_width", loaded.get_double("network.width")},
+        {"fusion", loaded.get_string("network.fusion")},
+        {"batch", batch},
+        {"height", height},
+        {"width", width},
+        {"threads", torch::get_num_threads()},
+        {"device", execution.device().str()},
+        {"device_name", name},
+        {"precision", to_string(execution.precision())},
+        {"channels_last", execution.channels_last()},
+        {"forward_gflop", forward_flop / 1e9},
+        {"peak_tflops", peak ? nlohmann::json(*peak) : nlohmann::json()},
+        {"warmup", warmup},
+        {"iters", iters},
+        {"train_step", train},
+    };
+    report.update(settings);
+    if (json) {
+      std::cout << report.dump() << "\n";
+      return;
+    }
+    print_text(report);
+  }
+
+  // --warmup, --iters, --batch, --height and --width checked; the batch and
+  // image size the config implies filled in where they are 0.
+  void resolve_sizes(const Config& loaded) {
+    if (warmup < 0) throw Error("--warmup must be >= 0, got " + std::to_string(warmup));
+    if (iters < 1) throw Error("--iters must be >= 1, got " + std::to_string(iters));
+    if ((height > 0) != (width > 0)) throw Error("--height and --width must be given together");
+    if (height < 0 || width < 0) throw Error("--height and --width must be >= 1");
+    if (batch < 0) throw Error("--batch must be >= 1, got " + std::to_string(batch));
+    if (batch == 0) batch = loaded.get_int("train.batch_size");
+    if (height == 0) {
+      const torch::Tensor image = dataset_from_config(loaded, "test")->get(0).image;
+      height = image.size(1);
+      width = image.size(2);
+    }
+  }
+
+  // The three inference timings: plain, BatchNorm folded, and (--torchscript)
+  // the traced module.
+  nlohmann::json time_inference(MultiTaskNet& net, const Batch& input,
+                                const ExecutionOptions& execution, double forward_flop,
+                                const std::optional<double>& peak) {
     net->eval();
     Timing inference = time_iterations(warmup, iters, batch, execution.device(), [&](int64_t) {
       torch::NoGradGuard no_grad;
@@ -239,41 +286,9 @@ struct BenchCommand {
           });
       add_throughput(*inference_torchscript, forward_flop, peak);
     }
-    const TrainOptions options = train_options(loaded).run_dir("");
-    Trainer trainer(net, samples, loader, options);
-    // Steps wrap within train.steps so the poly schedule stays defined.
-    Timing train = time_iterations(warmup, iters, batch, execution.device(), [&](int64_t i) {
-      trainer.train_step(input, i % options.steps());
-    });
-    add_throughput(train, 3.0 * forward_flop, peak);
-
-    nlohmann::json report = {
-        {"config", loaded.get_string("name")},
-        {"backbone", loaded.get_string("network.backbone")},
-        {"network_width", loaded.get_double("network.width")},
-        {"fusion", loaded.get_string("network.fusion")},
-        {"batch", batch},
-        {"height", height},
-        {"width", width},
-        {"threads", torch::get_num_threads()},
-        {"device", execution.device().str()},
-        {"device_name", name},
-        {"precision", to_string(execution.precision())},
-        {"channels_last", execution.channels_last()},
-        {"forward_gflop", forward_flop / 1e9},
-        {"peak_tflops", peak ? nlohmann::json(*peak) : nlohmann::json()},
-        {"warmup", warmup},
-        {"iters", iters},
-        {"inference", inference},
-        {"inference_folded", inference_folded},
-        {"train_step", train},
-    };
-    if (inference_torchscript) report["inference_torchscript"] = *inference_torchscript;
-    if (json) {
-      std::cout << report.dump() << "\n";
-      return;
-    }
-    print_text(report);
+    nlohmann::json timings = {{"inference", inference}, {"inference_folded", inference_folded}};
+    if (inference_torchscript) timings["inference_torchscript"] = *inference_torchscript;
+    return timings;
   }
 
   // The loader alone: data.train through the training loader (workers,

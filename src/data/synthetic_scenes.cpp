@@ -7,8 +7,8 @@
 #include <sstream>
 
 #include "nddr/util/error.h"
+#include "nddr/util/random.h"
 #include "nddr/util/strings.h"
-#include "sample_rng.h"
 #include "synthetic_shapes.h"
 
 namespace nddr {

@@ -5,8 +5,8 @@
 #include "nddr/tasks/losses.h"
 #include "nddr/tasks/task_kind.h"
 #include "nddr/util/error.h"
+#include "nddr/util/random.h"
 #include "nddr/util/strings.h"
-#include "random.h"
 
 namespace nddr {
 

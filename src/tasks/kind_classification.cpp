@@ -4,8 +4,6 @@ namespace nddr {
 
 namespace {
 
-namespace F = torch::nn::functional;
-
 LossTerms classification_loss(const TaskSpec& task, const torch::Tensor& output,
                               const torch::Tensor& target) {
   check_classification_shapes(task, output, target);

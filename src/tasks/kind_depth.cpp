@@ -1,6 +1,6 @@
 #include <cmath>
-#include "kind_support.h"
 
+#include "kind_support.h"
 #include "nddr/io/image.h"
 #include "nddr/tasks/visualize.h"
 #include "nddr/util/error.h"
@@ -8,8 +8,6 @@
 namespace nddr {
 
 namespace {
-
-namespace F = torch::nn::functional;
 
 constexpr double kDeltaThreshold = 1.25;
 

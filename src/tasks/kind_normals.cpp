@@ -1,6 +1,6 @@
 #include <cmath>
-#include "kind_support.h"
 
+#include "kind_support.h"
 #include "nddr/io/image.h"
 #include "nddr/tasks/histogram.h"
 #include "nddr/tasks/visualize.h"

@@ -7,8 +7,6 @@ namespace nddr {
 
 namespace {
 
-namespace F = torch::nn::functional;
-
 LossTerms segmentation_loss(const TaskSpec& task, const torch::Tensor& output,
                             const torch::Tensor& target) {
   check_segmentation_shapes(task, output, target);

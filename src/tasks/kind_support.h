@@ -4,6 +4,8 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
+#include <functional>
 #include <limits>
 #include <vector>
 

@@ -33,8 +33,8 @@ torch::Tensor nearest_source_indices(int64_t in_size, int64_t out_size) {
 
 }  // namespace
 
-torch::Tensor resize_target_nearest(const torch::Tensor& target, TaskKind kind, int64_t height,
-                                    int64_t width) {
+torch::Tensor resize_target_nearest(const torch::Tensor& target, const TaskKind& kind,
+                                    int64_t height, int64_t width) {
   if (!is_dense(kind)) return target;
   TORCH_CHECK(target.dim() >= 2 && target.dim() <= 4,
               "resize_target_nearest: target must be [H,W], [C,H,W] or [N,C,H,W], got ",

@@ -11,10 +11,11 @@ TaskKindTraits classification_kind();
 Registry<TaskKindTraits>& task_kind_registry() {
   static Registry<TaskKindTraits> registry = [] {
     Registry<TaskKindTraits> builtin("task kind");
-    for (const auto& kind :
-         {segmentation_kind(), normals_kind(), depth_kind(), classification_kind()}) {
-      builtin.add(kind.name, kind);
-    }
+    const auto add = [&](const TaskKindTraits& kind) { builtin.add(kind.name, kind); };
+    add(segmentation_kind());
+    add(normals_kind());
+    add(depth_kind());
+    add(classification_kind());
     return builtin;
   }();
   return registry;

@@ -22,7 +22,7 @@
 #include "nddr/tasks/results.h"
 #include "tensorboard/tensorboard_reader.h"
 
-#include "cli_test_support.h"
+#include "support/temp_dir.h"
 
 namespace {
 
@@ -34,12 +34,12 @@ struct Output {
   std::string err;
 };
 
-using nddr::cli_test::read_text;
+using nddr::testing::read_text;
 
 // A temporary directory for one test.
-class TempDir : public nddr::cli_test::TempDir {
+class TempDir : public nddr::testing::TempDir {
  public:
-  TempDir() : nddr::cli_test::TempDir("nddr_cli_") {}
+  TempDir() : nddr::testing::TempDir("nddr_cli_") {}
 };
 
 // Runs `nddr <args>` in `dir`, capturing stdout, stderr and the exit code.

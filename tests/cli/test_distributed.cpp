@@ -20,19 +20,19 @@
 #include "nddr/dist/spawn.h"
 #include "nddr/io/safetensors.h"
 
-#include "cli_test_support.h"
+#include "support/temp_dir.h"
 
 namespace {
 
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
-using nddr::cli_test::read_text;
+using nddr::testing::read_text;
 
 // A temporary directory for one test.
-class TempDir : public nddr::cli_test::TempDir {
+class TempDir : public nddr::testing::TempDir {
  public:
-  TempDir() : nddr::cli_test::TempDir("nddr_dist_") {}
+  TempDir() : nddr::testing::TempDir("nddr_dist_") {}
 };
 
 struct Output {

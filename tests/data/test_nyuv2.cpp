@@ -5,7 +5,7 @@
 #include <fstream>
 
 #include "data/file_fixtures.h"
-#include "io/temp_dir.h"
+#include "support/temp_dir.h"
 #include "nddr/data/nyuv2.h"
 #include "nddr/io/image.h"
 #include "nddr/io/npy.h"

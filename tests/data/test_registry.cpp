@@ -4,7 +4,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "io/temp_dir.h"
+#include "support/temp_dir.h"
 #include "nddr/data/manifest.h"
 #include "nddr/data/multi_fashion.h"
 #include "nddr/data/nyuv2.h"

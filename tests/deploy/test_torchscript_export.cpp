@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "io/temp_dir.h"
+#include "support/temp_dir.h"
 #include "models/network_helpers.h"
 #include "nddr/deploy/torchscript_export.h"
 #include "nddr/io/npy.h"

@@ -5,7 +5,7 @@
 #include <filesystem>
 #include <stdexcept>
 
-#include "io/temp_dir.h"
+#include "support/temp_dir.h"
 #include "nddr/util/error.h"
 
 namespace nddr {

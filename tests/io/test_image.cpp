@@ -4,7 +4,7 @@
 
 #include <tuple>
 
-#include "io/temp_dir.h"
+#include "support/temp_dir.h"
 #include "nddr/util/error.h"
 
 // The JPEG fixture is encoded with stb's writer, compiled privately here.

@@ -4,7 +4,7 @@
 
 #include <cstring>
 
-#include "io/temp_dir.h"
+#include "support/temp_dir.h"
 #include "nddr/util/error.h"
 
 namespace nddr {

@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "io/temp_dir.h"
+#include "support/temp_dir.h"
 #include "nddr/util/error.h"
 
 namespace nddr {

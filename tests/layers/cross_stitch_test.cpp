@@ -5,7 +5,7 @@
 #include <cmath>
 #include <filesystem>
 
-#include "layers/gradient_check.h"
+#include "support/gradient_check.h"
 #include "nddr/util/error.h"
 
 namespace nddr {

@@ -6,7 +6,7 @@
 #include <filesystem>
 #include <set>
 
-#include "layers/gradient_check.h"
+#include "support/gradient_check.h"
 #include "nddr/util/error.h"
 
 namespace nddr {

@@ -4,7 +4,7 @@
 
 #include <filesystem>
 
-#include "layers/gradient_check.h"
+#include "support/gradient_check.h"
 #include "nddr/util/error.h"
 
 namespace nddr {

@@ -4,7 +4,7 @@
 #include <set>
 #include <string>
 
-#include "layers/gradient_check.h"
+#include "support/gradient_check.h"
 #include "nddr/models/shortcut.h"
 #include "nddr/util/error.h"
 

@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "nddr/util/error.h"
-#include "tasks/grad_check.h"
+#include "support/gradient_check.h"
 
 namespace nddr {
 namespace {

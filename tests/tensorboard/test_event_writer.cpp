@@ -3,7 +3,7 @@
 
 #include <filesystem>
 
-#include "io/temp_dir.h"
+#include "support/temp_dir.h"
 #include "nddr/tensorboard/event_writer.h"
 #include "tensorboard_reader.h"
 
