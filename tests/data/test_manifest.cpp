@@ -5,10 +5,10 @@
 #include <fstream>
 
 #include "data/file_fixtures.h"
-#include "support/temp_dir.h"
 #include "nddr/data/manifest.h"
 #include "nddr/io/image.h"
 #include "nddr/util/error.h"
+#include "support/temp_dir.h"
 
 namespace nddr {
 namespace {

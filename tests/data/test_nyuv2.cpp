@@ -5,11 +5,11 @@
 #include <fstream>
 
 #include "data/file_fixtures.h"
-#include "support/temp_dir.h"
 #include "nddr/data/nyuv2.h"
 #include "nddr/io/image.h"
 #include "nddr/io/npy.h"
 #include "nddr/util/error.h"
+#include "support/temp_dir.h"
 
 // The reference lists may name JPEG images; io writes only PNG.
 #define STB_IMAGE_WRITE_STATIC

@@ -4,7 +4,6 @@
 #include <filesystem>
 #include <fstream>
 
-#include "support/temp_dir.h"
 #include "nddr/data/manifest.h"
 #include "nddr/data/multi_fashion.h"
 #include "nddr/data/nyuv2.h"
@@ -12,6 +11,7 @@
 #include "nddr/data/synthetic_scenes.h"
 #include "nddr/io/image.h"
 #include "nddr/util/error.h"
+#include "support/temp_dir.h"
 
 namespace nddr {
 namespace {

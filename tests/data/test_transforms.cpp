@@ -10,9 +10,8 @@
 namespace nddr {
 namespace {
 
-const std::vector<TaskSpec> kDenseTasks = {{"seg", "segmentation", 10, 1.0},
-                                           {"normals", "normals", 3, 1.0},
-                                           {"depth", "depth", 1, 1.0}};
+const std::vector<TaskSpec> kDenseTasks = {
+    {"seg", "segmentation", 10, 1.0}, {"normals", "normals", 3, 1.0}, {"depth", "depth", 1, 1.0}};
 
 Sample dense_sample(int64_t height, int64_t width) {
   torch::manual_seed(3);

@@ -4,8 +4,8 @@
 
 #include <tuple>
 
-#include "support/temp_dir.h"
 #include "nddr/util/error.h"
+#include "support/temp_dir.h"
 
 // The JPEG fixture is encoded with stb's writer, compiled privately here.
 #define STB_IMAGE_WRITE_STATIC

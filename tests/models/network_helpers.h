@@ -23,9 +23,8 @@ inline std::vector<TaskSpec> paper_tasks() {
 
 /// Four kinds, so K=2 and K=3 subsets mix dense and classification tasks.
 inline std::vector<TaskSpec> mixed_tasks(size_t count) {
-  std::vector<TaskSpec> all = {
-      task("seg", "segmentation", 5), task("cls", "classification", 4),
-      task("depth", "depth", 1), task("normals", "normals", 3)};
+  std::vector<TaskSpec> all = {task("seg", "segmentation", 5), task("cls", "classification", 4),
+                               task("depth", "depth", 1), task("normals", "normals", 3)};
   all.resize(count);
   return all;
 }
