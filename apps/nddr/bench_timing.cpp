@@ -11,6 +11,7 @@
 
 #include "nddr/compat.h"
 #include "nddr/train/execution.h"
+#include "nddr/util/strings.h"
 
 namespace nddr::cli {
 
@@ -21,7 +22,7 @@ namespace {
 double peak_rss_mib() {
   std::ifstream status("/proc/self/status");
   for (std::string line; std::getline(status, line);) {
-    if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
+    if (starts_with(line, "VmHWM:")) return std::stod(line.substr(6)) / 1024.0;
   }
   return std::numeric_limits<double>::quiet_NaN();
 }

@@ -14,6 +14,7 @@
 #include "nddr/deploy/torchscript_export.h"
 #include "nddr/models/flops.h"
 #include "nddr/models/fold_batchnorm.h"
+#include "nddr/tasks/task_kind.h"
 #include "nddr/train/run.h"
 #include "nddr/util/error.h"
 
@@ -34,24 +35,7 @@ class RandomSamples : public Dataset {
     Sample sample;
     sample.image = torch::rand({3, height_, width_});
     for (const auto& task : tasks_) {
-      torch::Tensor target;
-      switch (task.kind) {
-        case TaskKind::kSegmentation:
-          target = torch::randint(task.channels, {height_, width_}, torch::kLong);
-          break;
-        case TaskKind::kNormals:
-          target = torch::nn::functional::normalize(
-              torch::randn({3, height_, width_}),
-              torch::nn::functional::NormalizeFuncOptions().p(2).dim(0));
-          break;
-        case TaskKind::kDepth:
-          target = torch::rand({1, height_, width_}) * 9.0 + 1.0;
-          break;
-        case TaskKind::kClassification:
-          target = torch::randint(task.channels, {}, torch::kLong);
-          break;
-      }
-      sample.targets[task.name] = target;
+      sample.targets[task.name] = task.kind->random_targets(task, 1, height_, width_)[0];
     }
     return sample;
   }

@@ -3,6 +3,8 @@
 #include <fstream>
 #include <vector>
 
+#include "nddr/util/strings.h"
+
 #if defined(NDDR_WITH_CUDA)
 #include <ATen/cuda/CUDAContext.h>
 #endif
@@ -33,7 +35,7 @@ const std::vector<Peak>& peaks() {
 std::string cpu_model() {
   std::ifstream cpuinfo("/proc/cpuinfo");
   for (std::string line; std::getline(cpuinfo, line);) {
-    if (line.rfind("model name", 0) == 0) {
+    if (starts_with(line, "model name")) {
       const auto colon = line.find(':');
       if (colon != std::string::npos) return line.substr(line.find_first_not_of(' ', colon + 1));
     }

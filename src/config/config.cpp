@@ -35,7 +35,7 @@ std::vector<std::string> all_keys() {
 // True when some schema key lies below `prefix` (so a map there is a section).
 bool is_section(const std::string& prefix) {
   for (const auto& spec : config_schema()) {
-    if (spec.key.rfind(prefix + ".", 0) == 0) return true;
+    if (starts_with(spec.key, prefix + ".")) return true;
   }
   return false;
 }

@@ -1,5 +1,6 @@
 #include "nddr/config/network_config.h"
 
+#include "nddr/tasks/task_kind.h"
 #include "nddr/util/error.h"
 
 namespace nddr {
@@ -12,10 +13,8 @@ std::vector<TaskSpec> tasks_from_config(const Config& config) {
     task.kind = parse_task_kind(item["kind"].as<std::string>());
     if (item["channels"]) {
       task.channels = item["channels"].as<int64_t>();
-    } else if (task.kind == TaskKind::kNormals) {
-      task.channels = 3;
-    } else if (task.kind == TaskKind::kDepth) {
-      task.channels = 1;
+    } else if (task.kind->fixed_channels > 0) {
+      task.channels = task.kind->fixed_channels;
     } else {
       throw Error("tasks: task '" + task.name + "' needs 'channels' (its number of classes)");
     }

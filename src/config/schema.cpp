@@ -1,4 +1,8 @@
+#include <algorithm>
+
 #include "nddr/config/config.h"
+#include "nddr/models/multitask_net.h"
+#include "nddr/util/strings.h"
 #include "nddr/util/threads.h"
 
 namespace nddr {
@@ -24,11 +28,18 @@ std::string nan_policy_name(const YAML::Node& value) {
   return text == "stop" || text == "skip" ? "" : "stop or skip";
 }
 
-}  // namespace
+// Checked when the config is read, so a typo fails before any data is loaded.
+std::string fusion_method_name(const YAML::Node& value) {
+  const std::string text = value.IsNull() ? "" : value.as<std::string>();
+  const auto names = fusion_methods();
+  if (std::find(names.begin(), names.end(), text) != names.end()) return "";
+  return "one of " + join(names, ", ") + did_you_mean(text, names);
+}
 
-const std::vector<KeySpec>& config_schema() {
+// The run: names, seed, threads, device and precision.
+std::vector<KeySpec> run_keys() {
   using T = ValueType;
-  static const std::vector<KeySpec> schema = {
+  return {
       {"name", T::kString, "nddr", "run name; the run directory is <output_dir>/<name>", Range{},
        non_empty_path_name},
       {"output_dir", T::kString, "runs", "where run directories are created", Range{},
@@ -48,15 +59,20 @@ const std::vector<KeySpec>& config_schema() {
       {"cudnn.benchmark", T::kBool, "true", "CUDA: let cuDNN time and pick convolution algorithms"},
       {"cudnn.deterministic", T::kBool, "false",
        "CUDA: deterministic cuDNN algorithms only (turns cudnn.benchmark off)"},
+  };
+}
 
+// The network and its tasks.
+std::vector<KeySpec> network_keys() {
+  using T = ValueType;
+  return {
       {"network.backbone", T::kString, "vgg16_largefov",
        "vgg16_largefov, resnet18, resnet34, resnet50, resnet101"},
       {"network.width", T::kDouble, "1.0", "channel multiplier of the backbone",
        between(1.0 / 64, 8)},
       {"network.output_stride", T::kInt, "8",
        "ResNet: 8 or 16; VGG LargeFOV: 8 (the paper), 4 or 2 (small images)", between(1, 64)},
-      {"network.fusion", T::kString, "nddr",
-       "single, split, cross_stitch, nddr, nddr_shortcut, sluice"},
+      {"network.fusion", T::kString, "nddr", join(fusion_methods(), ", "), {}, fusion_method_name},
       {"network.positions", T::kIntList, "[]",
        "stages (0-based) followed by a fusion layer; [] = every stage", between(0, 64)},
       {"network.split_stage", T::kInt, "0", "split: number of shared stages", between(0, 64)},
@@ -76,7 +92,13 @@ const std::vector<KeySpec>& config_schema() {
        "[{name: seg, kind: segmentation, channels: 40, loss_weight: 1},"
        " {name: normals, kind: normals, channels: 3, loss_weight: 20}]",
        "list of {name, kind, channels, loss_weight}"},
+  };
+}
 
+// Datasets, augmentation and loading.
+std::vector<KeySpec> data_keys() {
+  using T = ValueType;
+  return {
       {"data.train.dataset", T::kString, "synthetic_scenes", "training dataset (registry name)"},
       {"data.train.options", T::kStringMap, "{}", "training dataset options"},
       {"data.test.dataset", T::kString, "synthetic_scenes", "evaluation dataset (registry name)"},
@@ -99,7 +121,13 @@ const std::vector<KeySpec>& config_schema() {
        "loader worker threads (0 = auto: half of $NDDR_THREADS or the cores, 1 to 8)",
        between(0, static_cast<double>(max_thread_count()))},
       {"data.prefetch", T::kInt, "4", "batches prepared ahead", between(1, 1024)},
+  };
+}
 
+// Optimisation, weighting and the run's schedule of logs and checkpoints.
+std::vector<KeySpec> train_keys() {
+  using T = ValueType;
+  return {
       {"train.steps", T::kInt, "1000", "optimizer steps", between(1, 1e9)},
       {"train.batch_size", T::kInt, "8", "images per step", between(1, kMaxBatch)},
       {"train.lr", T::kDouble, "0.001", "base learning rate", between(0, 1e6)},
@@ -148,7 +176,13 @@ const std::vector<KeySpec>& config_schema() {
        Range{}, nan_policy_name},
       {"train.max_skipped_steps", T::kInt, "10",
        "skip: the most steps skipped in a run before it stops as diverged", between(0, 1e9)},
+  };
+}
 
+// Evaluation, logging and distributed training.
+std::vector<KeySpec> output_keys() {
+  using T = ValueType;
+  return {
       {"eval.batch_size", T::kInt, "16", "evaluation batch size (1 for images of varying size)",
        between(1, kMaxBatch)},
 
@@ -165,6 +199,18 @@ const std::vector<KeySpec>& config_schema() {
       {"dist.bucket_mb", T::kDouble, "25", "distributed: gradient all-reduce bucket size (MiB)",
        above(0, 1e4)},
   };
+}
+
+}  // namespace
+
+const std::vector<KeySpec>& config_schema() {
+  static const std::vector<KeySpec> schema = [] {
+    std::vector<KeySpec> all;
+    for (auto part : {run_keys, network_keys, data_keys, train_keys, output_keys}) {
+      for (auto& key : part()) all.push_back(std::move(key));
+    }
+    return all;
+  }();
   return schema;
 }
 

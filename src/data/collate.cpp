@@ -1,6 +1,7 @@
 #include <algorithm>
 
 #include "nddr/data/loader.h"
+#include "nddr/tasks/task_kind.h"
 #include "nddr/util/error.h"
 #include "nddr/util/strings.h"
 
@@ -12,34 +13,14 @@ std::string describe_task(const TaskSpec& task) {
   return to_string(task.kind) + " with " + std::to_string(task.channels) + " channels";
 }
 
-torch::ScalarType target_dtype(TaskKind kind) {
-  return kind == TaskKind::kSegmentation || kind == TaskKind::kClassification ? torch::kLong
-                                                                              : torch::kFloat;
-}
-
-// The target layout of tasks/task.h for an image [C,H,W].
-std::vector<int64_t> target_shape(TaskKind kind, const torch::Tensor& image) {
-  const int64_t height = image.size(-2);
-  const int64_t width = image.size(-1);
-  switch (kind) {
-    case TaskKind::kSegmentation:
-      return {height, width};
-    case TaskKind::kNormals:
-      return {3, height, width};
-    case TaskKind::kDepth:
-      return {1, height, width};
-    case TaskKind::kClassification:
-      return {};
-  }
-  TORCH_CHECK(false, "target_shape: unhandled task kind");
+// The target layout of the task's kind for an image [C,H,W].
+std::vector<int64_t> target_shape(const TaskSpec& task, const torch::Tensor& image) {
+  return task.kind->target_shape(image.size(-2), image.size(-1));
 }
 
 // Every pixel (or the image's class) marked invalid.
-torch::Tensor invalid_target(TaskKind kind, const torch::Tensor& image) {
-  const double value = kind == TaskKind::kSegmentation     ? static_cast<double>(kIgnoreLabel)
-                       : kind == TaskKind::kClassification ? -1.0
-                                                           : 0.0;
-  return torch::full(target_shape(kind, image), value, target_dtype(kind));
+torch::Tensor invalid_target(const TaskSpec& task, const torch::Tensor& image) {
+  return torch::full(target_shape(task, image), task.kind->invalid_value, task.kind->target_dtype);
 }
 
 }  // namespace
@@ -83,9 +64,9 @@ Batch collate(const std::vector<Sample>& samples, const std::vector<TaskSpec>& t
     std::vector<torch::Tensor> targets;
     for (const auto& sample : samples) {
       auto it = sample.targets.find(task.name);
-      auto target = it == sample.targets.end() ? invalid_target(task.kind, sample.image)
-                                               : it->second.to(target_dtype(task.kind));
-      const auto expected = target_shape(task.kind, sample.image);
+      auto target = it == sample.targets.end() ? invalid_target(task, sample.image)
+                                               : it->second.to(task.kind->target_dtype);
+      const auto expected = target_shape(task, sample.image);
       if (target.sizes().vec() != expected) {
         throw Error("target '" + task.name + "' has shape " + c10::str(target.sizes()) +
                     ", expected " + c10::str(c10::IntArrayRef(expected)) +

@@ -6,6 +6,7 @@
 
 #include "label_maps.h"
 #include "manifest_table.h"
+#include "nddr/tasks/task_kind.h"
 #include "nddr/util/error.h"
 #include "nddr/util/strings.h"
 
@@ -103,10 +104,10 @@ Manifest::Manifest(ManifestOptions options) : options_(std::move(options)) {
       auto cell = row.cells.find(task.name);
       if (cell != row.cells.end()) {
         target.present = true;
-        if (task.kind == TaskKind::kClassification) {
-          target.label = parse_label(cell->second, task.channels, where(task.name));
-        } else {
+        if (task.kind->read_file) {
           target.file = resolve_file(cell->second, folder, where(task.name));
+        } else {
+          target.label = parse_label(cell->second, task.channels, where(task.name));
         }
       }
       entry.targets.push_back(std::move(target));
@@ -127,21 +128,10 @@ Sample Manifest::get(int64_t index) const {
     const Target& target = entry.targets[i];
     if (!target.present) continue;
     const TaskSpec& task = options_.tasks()[i];
-    torch::Tensor value;
-    switch (task.kind) {
-      case TaskKind::kClassification:
-        value = torch::tensor(target.label, torch::kLong);
-        break;
-      case TaskKind::kSegmentation:
-        value = detail::read_segmentation_png(target.file, task.channels);
-        break;
-      case TaskKind::kNormals:
-        value = detail::read_normals_png(target.file);
-        break;
-      case TaskKind::kDepth:
-        value = detail::read_depth_png(target.file, options_.depth_scale());
-        break;
-    }
+    const torch::Tensor value =
+        task.kind->read_file
+            ? task.kind->read_file(target.file, task, TargetFileOptions{options_.depth_scale()})
+            : torch::tensor(target.label, torch::kLong);
     if (is_dense(task.kind)) detail::check_same_size(sample.image, entry.image, value, target.file);
     sample.targets[task.name] = value;
   }

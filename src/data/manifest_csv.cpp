@@ -3,6 +3,7 @@
 
 #include "manifest_table.h"
 #include "nddr/util/error.h"
+#include "nddr/util/strings.h"
 
 namespace nddr::detail {
 
@@ -64,7 +65,7 @@ ManifestTable read_csv_manifest(const std::string& path) {
   for (int64_t line = 1; std::getline(in, text); ++line) {
     if (!text.empty() && text.back() == '\r') text.pop_back();
     // Spreadsheet programs start UTF-8 CSV files with a byte order mark.
-    if (line == 1 && text.rfind(kUtf8Bom, 0) == 0) text.erase(0, sizeof(kUtf8Bom) - 1);
+    if (line == 1 && starts_with(text, kUtf8Bom)) text.erase(0, sizeof(kUtf8Bom) - 1);
     if (trim(text).empty()) continue;
     const std::string where = "manifest '" + path + "' line " + std::to_string(line);
     auto fields = split_csv_line(text, where);

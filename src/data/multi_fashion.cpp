@@ -8,8 +8,8 @@
 #include <sstream>
 
 #include "nddr/util/error.h"
+#include "nddr/util/random.h"
 #include "nddr/util/strings.h"
-#include "sample_rng.h"
 
 namespace nddr {
 
@@ -48,7 +48,7 @@ std::vector<uint8_t> read_gzip(const std::string& path) {
   std::string message = gzerror(file, &code);
   gzclose(file);
   // zlib's message repeats the path: keep only what went wrong.
-  if (message.rfind(path + ": ", 0) == 0) message.erase(0, path.size() + 2);
+  if (starts_with(message, path + ": ")) message.erase(0, path.size() + 2);
   if (read < 0 || (code != Z_OK && code != Z_STREAM_END)) {
     throw Error("multi-fashion: '" + path + "' is not valid gzip data: " + message);
   }
@@ -149,8 +149,8 @@ MultiFashion::MultiFashion(MultiFashionOptions options) : options_(std::move(opt
 int64_t MultiFashion::size() const { return options_.count() > 0 ? options_.count() : num_items(); }
 
 std::vector<TaskSpec> MultiFashion::tasks() const {
-  return {{options_.left_task(), TaskKind::kClassification, kClasses},
-          {options_.right_task(), TaskKind::kClassification, kClasses}};
+  return {{options_.left_task(), "classification", kClasses},
+          {options_.right_task(), "classification", kClasses}};
 }
 
 std::string MultiFashion::describe() const {

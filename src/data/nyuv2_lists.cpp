@@ -4,6 +4,7 @@
 
 #include "label_maps.h"
 #include "nddr/data/nyuv2.h"
+#include "nddr/tasks/task_kind.h"
 #include "nddr/util/error.h"
 
 namespace nddr {
@@ -107,12 +108,14 @@ Sample NyuV2Lists::get(int64_t index) const {
   Sample sample;
   sample.image = detail::read_rgb_image(entry.image);
   if (!entry.seg.empty()) {
-    auto labels = detail::read_segmentation_png(entry.seg, options_.classes());
+    const TaskSpec task{options_.seg_task(), "segmentation", options_.classes()};
+    auto labels = task.kind->read_file(entry.seg, task, {});
     detail::check_same_size(sample.image, entry.image, labels, entry.seg);
     sample.targets[options_.seg_task()] = labels;
   }
   if (!entry.normals.empty()) {
-    auto normals = detail::read_normals_png(entry.normals);
+    const TaskSpec task{options_.normals_task(), "normals", 3};
+    auto normals = task.kind->read_file(entry.normals, task, {});
     detail::check_same_size(sample.image, entry.image, normals, entry.normals);
     sample.targets[options_.normals_task()] = normals;
   }
@@ -122,10 +125,10 @@ Sample NyuV2Lists::get(int64_t index) const {
 std::vector<TaskSpec> NyuV2Lists::tasks() const {
   std::vector<TaskSpec> result;
   if (!options_.seg_list().empty()) {
-    result.push_back({options_.seg_task(), TaskKind::kSegmentation, options_.classes(), 1.0});
+    result.push_back({options_.seg_task(), "segmentation", options_.classes(), 1.0});
   }
   if (!options_.normals_list().empty()) {
-    result.push_back({options_.normals_task(), TaskKind::kNormals, 3, 1.0});
+    result.push_back({options_.normals_task(), "normals", 3, 1.0});
   }
   return result;
 }

@@ -139,13 +139,13 @@ Sample NyuV2Mtan::get(int64_t index) const {
 std::vector<TaskSpec> NyuV2Mtan::tasks() const {
   std::vector<TaskSpec> result;
   if (!options_.seg_task().empty()) {
-    result.push_back({options_.seg_task(), TaskKind::kSegmentation, kNyuV2MtanClasses, 1.0});
+    result.push_back({options_.seg_task(), "segmentation", kNyuV2MtanClasses, 1.0});
   }
   if (!options_.depth_task().empty()) {
-    result.push_back({options_.depth_task(), TaskKind::kDepth, 1, 1.0});
+    result.push_back({options_.depth_task(), "depth", 1, 1.0});
   }
   if (!options_.normals_task().empty()) {
-    result.push_back({options_.normals_task(), TaskKind::kNormals, 3, 1.0});
+    result.push_back({options_.normals_task(), "normals", 3, 1.0});
   }
   return result;
 }

@@ -7,8 +7,8 @@
 #include <sstream>
 
 #include "nddr/util/error.h"
+#include "nddr/util/random.h"
 #include "nddr/util/strings.h"
-#include "sample_rng.h"
 #include "synthetic_shapes.h"
 
 namespace nddr {
@@ -359,13 +359,12 @@ int64_t SyntheticScenes::size() const { return options_.count(); }
 std::vector<TaskSpec> SyntheticScenes::tasks() const {
   std::vector<TaskSpec> specs;
   if (!options_.seg_task().empty()) {
-    specs.push_back(
-        {options_.seg_task(), TaskKind::kSegmentation, kFirstObjectLabel + options_.classes()});
+    specs.push_back({options_.seg_task(), "segmentation", kFirstObjectLabel + options_.classes()});
   }
   if (!options_.normals_task().empty()) {
-    specs.push_back({options_.normals_task(), TaskKind::kNormals, 3});
+    specs.push_back({options_.normals_task(), "normals", 3});
   }
-  if (!options_.depth_task().empty()) specs.push_back({options_.depth_task(), TaskKind::kDepth, 1});
+  if (!options_.depth_task().empty()) specs.push_back({options_.depth_task(), "depth", 1});
   return specs;
 }
 

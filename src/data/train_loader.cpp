@@ -1,8 +1,8 @@
 #include "load_error.h"
 #include "nddr/data/loader.h"
 #include "nddr/util/error.h"
+#include "nddr/util/random.h"
 #include "prefetcher.h"
-#include "random.h"
 
 namespace nddr {
 

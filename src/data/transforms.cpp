@@ -2,9 +2,11 @@
 
 #include <algorithm>
 
+#include "nddr/tasks/losses.h"
+#include "nddr/tasks/task_kind.h"
 #include "nddr/util/error.h"
+#include "nddr/util/random.h"
 #include "nddr/util/strings.h"
-#include "random.h"
 
 namespace nddr {
 
@@ -15,37 +17,12 @@ namespace {
 
 namespace F = torch::nn::functional;
 
-// Value that marks a pixel of a dense target invalid, used for padding.
-double invalid_value(TaskKind kind) {
-  return kind == TaskKind::kSegmentation ? static_cast<double>(kIgnoreLabel) : 0.0;
-}
-
-// Nearest-neighbour resize of a [H,W] or [C,H,W] target, any dtype: labels
-// must keep their exact values, normals their exact vectors.
-torch::Tensor resize_nearest(const torch::Tensor& target, int64_t height, int64_t width) {
-  const bool plane = target.dim() == 2;
-  auto input = (plane ? target.unsqueeze(0) : target).unsqueeze(0).to(torch::kDouble);
-  auto resized = F::interpolate(input, F::InterpolateFuncOptions()
-                                           .size(std::vector<int64_t>{height, width})
-                                           .mode(torch::kNearest))
-                     .squeeze(0);
-  if (plane) resized = resized.squeeze(0);
-  return resized.to(target.scalar_type());
-}
-
 torch::Tensor resize_bilinear(const torch::Tensor& image, int64_t height, int64_t width) {
   return F::interpolate(image.unsqueeze(0), F::InterpolateFuncOptions()
                                                 .size(std::vector<int64_t>{height, width})
                                                 .mode(torch::kBilinear)
                                                 .align_corners(false))
       .squeeze(0);
-}
-
-torch::Tensor flip_target(const torch::Tensor& target, TaskKind kind) {
-  auto flipped = target.flip({-1});
-  // Mirroring the image mirrors the scene: a surface facing right now faces left.
-  if (kind == TaskKind::kNormals) flipped.select(0, 0).neg_();
-  return flipped;
 }
 
 // Pads at the bottom and right to at least (height, width), then takes the
@@ -129,7 +106,7 @@ Sample augment(Sample sample, const AugmentOptions& options, std::mt19937_64& rn
     if (new_height != height || new_width != width) {
       image = resize_bilinear(image, new_height, new_width);
       for (auto& [task, target] : targets) {
-        if (is_dense(task.kind)) target = resize_nearest(target, new_height, new_width);
+        target = resize_target_nearest(target, task.kind, new_height, new_width);
       }
     }
   }
@@ -137,7 +114,7 @@ Sample augment(Sample sample, const AugmentOptions& options, std::mt19937_64& rn
   if (options.flip() && detail::uniform01(rng) < 0.5) {
     image = image.flip({-1});
     for (auto& [task, target] : targets) {
-      if (is_dense(task.kind)) target = flip_target(target, task.kind);
+      target = task.kind->flip(target);
     }
   }
 
@@ -153,7 +130,7 @@ Sample augment(Sample sample, const AugmentOptions& options, std::mt19937_64& rn
     image = pad_and_crop(image, crop_h, crop_w, top, left, 0.0);
     for (auto& [task, target] : targets) {
       if (is_dense(task.kind)) {
-        target = pad_and_crop(target, crop_h, crop_w, top, left, invalid_value(task.kind));
+        target = pad_and_crop(target, crop_h, crop_w, top, left, task.kind->invalid_value);
       }
     }
   }

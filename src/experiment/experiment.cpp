@@ -97,6 +97,79 @@ void check_overrides(const ExperimentSpec& spec, const std::vector<std::string>&
   }
 }
 
+// The methods list: labels unique, overrides valid.
+void parse_methods(const Reader& reader, const YAML::Node& methods, const std::string& origin,
+                   ExperimentSpec& spec) {
+  if (!methods || !methods.IsSequence() || methods.size() == 0) {
+    throw Error(origin + ": 'methods' must be a non-empty list");
+  }
+  std::vector<std::string> labels;
+  for (size_t i = 0; i < methods.size(); ++i) {
+    const YAML::Node node = methods[i];
+    const std::string where = "methods[" + std::to_string(i) + "]";
+    reader.check_keys(node, kMethodKeys, where);
+    MethodSpec method{reader.required_string(node, "label", where),
+                      reader.strings(node["set"], where + ".set")};
+    if (std::find(labels.begin(), labels.end(), method.label) != labels.end()) {
+      throw Error(origin + ": method label '" + method.label + "' is used twice");
+    }
+    check_overrides(spec, method.overrides, origin + ": " + where);
+    labels.push_back(method.label);
+    spec.methods.push_back(std::move(method));
+  }
+}
+
+// The ablations, each over a method of `spec`.
+void parse_ablations(const Reader& reader, const YAML::Node& ablations, const std::string& origin,
+                     ExperimentSpec& spec) {
+  std::vector<std::string> labels;
+  for (const auto& method : spec.methods) labels.push_back(method.label);
+  if (!ablations.IsSequence()) throw Error(origin + ": 'ablations' must be a list");
+  for (size_t i = 0; i < ablations.size(); ++i) {
+    const YAML::Node node = ablations[i];
+    const std::string where = "ablations[" + std::to_string(i) + "]";
+    reader.check_keys(node, kAblationKeys, where);
+    AblationSpec ablation;
+    ablation.name = reader.required_string(node, "name", where);
+    for (const auto& other : spec.ablations) {
+      if (other.name == ablation.name) {
+        throw Error(origin + ": ablation name '" + ablation.name + "' is used twice");
+      }
+    }
+    ablation.method = reader.required_string(node, "method", where);
+    if (std::find(labels.begin(), labels.end(), ablation.method) == labels.end()) {
+      throw Error(origin + ": " + where + ".method '" + ablation.method +
+                  "' is not a method label" + did_you_mean(ablation.method, labels));
+    }
+    ablation.seeds = node["seeds"] ? reader.seeds(node["seeds"], where + ".seeds") : spec.seeds;
+    if (node["log_x"]) ablation.log_x = reader.scalar<bool>(node["log_x"], where + ".log_x");
+    if (!node["values"] || !node["values"].IsSequence() || node["values"].size() == 0) {
+      throw Error(origin + ": " + where + ".values must be a non-empty list");
+    }
+    const auto& method =
+        *std::find_if(spec.methods.begin(), spec.methods.end(),
+                      [&](const MethodSpec& m) { return m.label == ablation.method; });
+    std::set<std::string> value_labels;
+    for (size_t j = 0; j < node["values"].size(); ++j) {
+      const YAML::Node value_node = node["values"][j];
+      const std::string value_where = where + ".values[" + std::to_string(j) + "]";
+      reader.check_keys(value_node, kValueKeys, value_where);
+      AblationValue value;
+      value.label = reader.required_string(value_node, "label", value_where);
+      if (!value_labels.insert(value.label).second) {
+        throw Error(origin + ": " + value_where + ": label '" + value.label + "' is used twice");
+      }
+      if (value_node["x"]) value.x = reader.scalar<double>(value_node["x"], value_where + ".x");
+      value.overrides = reader.strings(value_node["set"], value_where + ".set");
+      std::vector<std::string> combined = method.overrides;
+      combined.insert(combined.end(), value.overrides.begin(), value.overrides.end());
+      check_overrides(spec, combined, origin + ": " + value_where);
+      ablation.values.push_back(std::move(value));
+    }
+    spec.ablations.push_back(std::move(ablation));
+  }
+}
+
 }  // namespace
 
 std::string slug(const std::string& label) {
@@ -150,76 +223,16 @@ ExperimentSpec parse_experiment(const std::string& text, const std::string& orig
     }
   }
 
-  if (!root["methods"] || !root["methods"].IsSequence() || root["methods"].size() == 0) {
-    throw Error(origin + ": 'methods' must be a non-empty list");
-  }
+  parse_methods(reader, root["methods"], origin, spec);
   std::vector<std::string> labels;
-  for (size_t i = 0; i < root["methods"].size(); ++i) {
-    const YAML::Node node = root["methods"][i];
-    const std::string where = "methods[" + std::to_string(i) + "]";
-    reader.check_keys(node, kMethodKeys, where);
-    MethodSpec method{reader.required_string(node, "label", where),
-                      reader.strings(node["set"], where + ".set")};
-    if (std::find(labels.begin(), labels.end(), method.label) != labels.end()) {
-      throw Error(origin + ": method label '" + method.label + "' is used twice");
-    }
-    check_overrides(spec, method.overrides, origin + ": " + where);
-    labels.push_back(method.label);
-    spec.methods.push_back(std::move(method));
-  }
+  for (const auto& method : spec.methods) labels.push_back(method.label);
   spec.reference = root["reference"] ? reader.scalar<std::string>(root["reference"], "reference")
                                      : spec.methods.front().label;
   if (std::find(labels.begin(), labels.end(), spec.reference) == labels.end()) {
     throw Error(origin + ": reference '" + spec.reference + "' is not a method label" +
                 did_you_mean(spec.reference, labels) + "; methods: " + join(labels, ", "));
   }
-
-  if (root["ablations"]) {
-    if (!root["ablations"].IsSequence()) throw Error(origin + ": 'ablations' must be a list");
-    for (size_t i = 0; i < root["ablations"].size(); ++i) {
-      const YAML::Node node = root["ablations"][i];
-      const std::string where = "ablations[" + std::to_string(i) + "]";
-      reader.check_keys(node, kAblationKeys, where);
-      AblationSpec ablation;
-      ablation.name = reader.required_string(node, "name", where);
-      for (const auto& other : spec.ablations) {
-        if (other.name == ablation.name) {
-          throw Error(origin + ": ablation name '" + ablation.name + "' is used twice");
-        }
-      }
-      ablation.method = reader.required_string(node, "method", where);
-      if (std::find(labels.begin(), labels.end(), ablation.method) == labels.end()) {
-        throw Error(origin + ": " + where + ".method '" + ablation.method +
-                    "' is not a method label" + did_you_mean(ablation.method, labels));
-      }
-      ablation.seeds = node["seeds"] ? reader.seeds(node["seeds"], where + ".seeds") : spec.seeds;
-      if (node["log_x"]) ablation.log_x = reader.scalar<bool>(node["log_x"], where + ".log_x");
-      if (!node["values"] || !node["values"].IsSequence() || node["values"].size() == 0) {
-        throw Error(origin + ": " + where + ".values must be a non-empty list");
-      }
-      const auto& method =
-          *std::find_if(spec.methods.begin(), spec.methods.end(),
-                        [&](const MethodSpec& m) { return m.label == ablation.method; });
-      std::set<std::string> value_labels;
-      for (size_t j = 0; j < node["values"].size(); ++j) {
-        const YAML::Node value_node = node["values"][j];
-        const std::string value_where = where + ".values[" + std::to_string(j) + "]";
-        reader.check_keys(value_node, kValueKeys, value_where);
-        AblationValue value;
-        value.label = reader.required_string(value_node, "label", value_where);
-        if (!value_labels.insert(value.label).second) {
-          throw Error(origin + ": " + value_where + ": label '" + value.label + "' is used twice");
-        }
-        if (value_node["x"]) value.x = reader.scalar<double>(value_node["x"], value_where + ".x");
-        value.overrides = reader.strings(value_node["set"], value_where + ".set");
-        std::vector<std::string> combined = method.overrides;
-        combined.insert(combined.end(), value.overrides.begin(), value.overrides.end());
-        check_overrides(spec, combined, origin + ": " + value_where);
-        ablation.values.push_back(std::move(value));
-      }
-      spec.ablations.push_back(std::move(ablation));
-    }
-  }
+  if (root["ablations"]) parse_ablations(reader, root["ablations"], origin, spec);
   return spec;
 }
 

@@ -226,17 +226,11 @@ std::vector<std::pair<double, double>> mean_loss_curve(const std::vector<std::st
   return curve;
 }
 
-std::string write_report(const ExperimentSpec& spec) {
-  std::filesystem::create_directories(spec.report_dir);
-  const auto rows = summarize(spec);
-  const std::string stem = slug(spec.name);
-  std::ostringstream md;
-  md << "### " << spec.name << "\n\n"
-     << "Δm: per seed against the `" << spec.reference
-     << "` run of the same seed, then mean ± std (sample std) over seeds. "
-     << "Train s: wall time of training (evaluation excluded).\n\n"
-     << markdown_table(summary_table(spec, rows, "")) << "\n";
+namespace {
 
+// The mean training-loss curve of every method, as a plot next to the report.
+void write_loss_plot(const ExperimentSpec& spec, const std::vector<RowSummary>& rows,
+                     const std::string& stem, std::ostringstream& md) {
   LinePlot losses;
   losses.title = spec.name + ": training loss (mean over seeds)";
   losses.x_label = "step";
@@ -254,53 +248,55 @@ std::string write_report(const ExperimentSpec& spec) {
     save_line_plot(spec.report_dir + "/" + stem + "-loss.png", losses);
     md << "![training loss](" << stem << "-loss.png)\n\n";
   }
+}
 
-  Table csv;
-  for (const auto& ablation : spec.ablations) {
-    md << "#### Ablation: " << ablation.name << " (on " << ablation.method << ")\n\n"
-       << markdown_table(summary_table(spec, rows, ablation.name)) << "\n";
-    std::vector<const RowSummary*> points;
-    bool numeric = true;
-    for (const auto& row : rows) {
-      if (row.ablation != ablation.name || row.seeds.empty()) continue;
-      points.push_back(&row);
-      numeric = numeric && row.x.has_value();
-    }
-    if (points.empty()) continue;
-    std::vector<std::string> plotted{"delta_m"};
-    std::set<std::string> tasks_seen;
-    for (const auto& [metric, value] : points.front()->metrics) {
-      const std::string task = metric.substr(0, metric.find('.'));
-      const bool listed =
-          spec.metrics.empty() ||
-          std::find(spec.metrics.begin(), spec.metrics.end(), metric) != spec.metrics.end();
-      if (listed && tasks_seen.insert(task).second) plotted.push_back(metric);
-    }
-    for (const auto& what : plotted) {
-      LinePlot plot;
-      plot.title = spec.name + ": " + ablation.name + " ablation, " + what;
-      plot.x_label = numeric ? ablation.name : ablation.name + " (value index, see table)";
-      plot.y_label = what == "delta_m" ? "delta_m %" : what;
-      plot.log_x = numeric && ablation.log_x;
-      Series series{"", {}, {}};
-      for (size_t i = 0; i < points.size(); ++i) {
-        const auto* row = points[i];
-        const double y = what == "delta_m"          ? row->delta_m.mean
-                         : row->metrics.count(what) ? row->metrics.at(what).mean
-                                                    : std::nan("");
-        series.x.push_back(numeric ? *row->x : static_cast<double>(i));
-        series.y.push_back(y);
-      }
-      plot.series.push_back(series);
-      const std::string file =
-          stem + "-ablation-" + slug(ablation.name) + "-" + slug(what) + ".png";
-      save_line_plot(spec.report_dir + "/" + file, plot);
-      md << "![" << ablation.name << " vs " << what << "](" << file << ") ";
-    }
-    md << "\n\n";
+// An ablation's table, and one plot per metric (and delta_m) against its values.
+void write_ablation(const ExperimentSpec& spec, const std::vector<RowSummary>& rows,
+                    const AblationSpec& ablation, const std::string& stem, std::ostringstream& md) {
+  md << "#### Ablation: " << ablation.name << " (on " << ablation.method << ")\n\n"
+     << markdown_table(summary_table(spec, rows, ablation.name)) << "\n";
+  std::vector<const RowSummary*> points;
+  bool numeric = true;
+  for (const auto& row : rows) {
+    if (row.ablation != ablation.name || row.seeds.empty()) continue;
+    points.push_back(&row);
+    numeric = numeric && row.x.has_value();
   }
+  if (points.empty()) return;
+  std::vector<std::string> plotted{"delta_m"};
+  std::set<std::string> tasks_seen;
+  for (const auto& [metric, value] : points.front()->metrics) {
+    const std::string task = metric.substr(0, metric.find('.'));
+    const bool listed = spec.metrics.empty() || std::find(spec.metrics.begin(), spec.metrics.end(),
+                                                          metric) != spec.metrics.end();
+    if (listed && tasks_seen.insert(task).second) plotted.push_back(metric);
+  }
+  for (const auto& what : plotted) {
+    LinePlot plot;
+    plot.title = spec.name + ": " + ablation.name + " ablation, " + what;
+    plot.x_label = numeric ? ablation.name : ablation.name + " (value index, see table)";
+    plot.y_label = what == "delta_m" ? "delta_m %" : what;
+    plot.log_x = numeric && ablation.log_x;
+    Series series{"", {}, {}};
+    for (size_t i = 0; i < points.size(); ++i) {
+      const auto* row = points[i];
+      const double y = what == "delta_m"          ? row->delta_m.mean
+                       : row->metrics.count(what) ? row->metrics.at(what).mean
+                                                  : std::nan("");
+      series.x.push_back(numeric ? *row->x : static_cast<double>(i));
+      series.y.push_back(y);
+    }
+    plot.series.push_back(series);
+    const std::string file = stem + "-ablation-" + slug(ablation.name) + "-" + slug(what) + ".png";
+    save_line_plot(spec.report_dir + "/" + file, plot);
+    md << "![" << ablation.name << " vs " << what << "](" << file << ") ";
+  }
+  md << "\n\n";
+}
 
-  // One CSV with every row: the methods' table columns plus the ablation name.
+// One CSV with every row: the methods' table columns plus the ablation name.
+Table report_csv(const ExperimentSpec& spec, const std::vector<RowSummary>& rows) {
+  Table csv;
   std::vector<std::string> groups{""};
   for (const auto& ablation : spec.ablations) groups.push_back(ablation.name);
   for (const auto& group : groups) {
@@ -322,6 +318,25 @@ std::string write_report(const ExperimentSpec& spec) {
       csv.rows.push_back(cells);
     }
   }
+  return csv;
+}
+
+}  // namespace
+
+std::string write_report(const ExperimentSpec& spec) {
+  std::filesystem::create_directories(spec.report_dir);
+  const auto rows = summarize(spec);
+  const std::string stem = slug(spec.name);
+  std::ostringstream md;
+  md << "### " << spec.name << "\n\n"
+     << "Δm: per seed against the `" << spec.reference
+     << "` run of the same seed, then mean ± std (sample std) over seeds. "
+     << "Train s: wall time of training (evaluation excluded).\n\n"
+     << markdown_table(summary_table(spec, rows, "")) << "\n";
+
+  write_loss_plot(spec, rows, stem, md);
+  for (const auto& ablation : spec.ablations) write_ablation(spec, rows, ablation, stem, md);
+  const Table csv = report_csv(spec, rows);
   save_csv(spec.report_dir + "/" + stem + ".csv", csv);
   const std::string text = md.str();
   write_file_atomically(spec.report_dir + "/" + stem + ".md",

@@ -9,10 +9,6 @@
 namespace nddr {
 namespace {
 
-bool starts_with(const std::string& text, const std::string& prefix) {
-  return text.compare(0, prefix.size(), prefix) == 0;
-}
-
 bool skipped(const std::string& file_name, const LoadOptions& options) {
   for (const auto& prefix : options.skip()) {
     if (starts_with(file_name, prefix)) return true;

@@ -14,4 +14,15 @@ torch::Tensor resize_bilinear_like(const torch::Tensor& map, const torch::Tensor
   return torch::upsample_bilinear2d(map, {reference.size(2), reference.size(3)}, align_corners);
 }
 
+std::vector<torch::Tensor> resize_to_last_stage(const std::vector<torch::Tensor>& stages,
+                                                bool align_corners) {
+  std::vector<torch::Tensor> resized;
+  for (const auto& map : stages) {
+    resized.push_back(map.sizes().slice(2) == stages.back().sizes().slice(2)
+                          ? map
+                          : resize_bilinear_like(map, stages.back(), align_corners));
+  }
+  return resized;
+}
+
 }  // namespace nddr

@@ -50,16 +50,9 @@ void StageMixingImpl::reset_parameters() {
 
 torch::Tensor StageMixingImpl::forward(const std::vector<torch::Tensor>& stages) {
   check_stage_inputs(stages, options.num_stages());
-  const auto target = stages.back().sizes().slice(2);
-  std::vector<torch::Tensor> scaled;
-  for (size_t l = 0; l < stages.size(); ++l) {
-    auto map = stages[l];
-    if (map.sizes().slice(2) != target) {
-      map = resize_bilinear_like(map, stages.back(), options.align_corners());
-    }
-    // Scaling after the resize: later stages are smaller, so this touches fewer values.
-    scaled.push_back(map * beta[l]);
-  }
+  std::vector<torch::Tensor> scaled = resize_to_last_stage(stages, options.align_corners());
+  // Scaling after the resize: later stages are smaller, so this touches fewer values.
+  for (size_t l = 0; l < scaled.size(); ++l) scaled[l] = scaled[l] * beta[l];
   return torch::cat(scaled, 1);
 }
 

@@ -1,12 +1,11 @@
 #include "nddr/models/multitask_net.h"
 
-#include <algorithm>
+#include <functional>
+#include <numeric>
 #include <set>
 
-#include "nddr/layers/cross_stitch.h"
-#include "nddr/layers/nddr_layer.h"
+#include "nddr/models/fusion_method.h"
 #include "nddr/models/heads.h"
-#include "nddr/models/shortcut.h"
 #include "nddr/util/error.h"
 #include "nddr/util/strings.h"
 
@@ -14,67 +13,61 @@ namespace nddr {
 
 namespace {
 
-enum class Method { kSingle, kSplit, kCrossStitch, kNddr, kNddrShortcut, kSluice };
-
-Method parse_method(const std::string& name) {
-  const auto names = fusion_methods();
-  for (size_t i = 0; i < names.size(); ++i) {
-    if (names[i] == name) return static_cast<Method>(i);
-  }
-  throw Error("unknown fusion method '" + name + "'" + did_you_mean(name, names) +
-              "; valid: " + join(names, ", "));
-}
-
-bool starts_with(const std::string& text, const std::string& prefix) {
-  return text.compare(0, prefix.size(), prefix) == 0;
-}
-
-bool ends_with(const std::string& text, const std::string& suffix) {
-  return text.size() >= suffix.size() &&
-         text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
 // Shortcut and sluice units belong to the fusion part (LR multiplier, counts).
 bool is_fusion_parameter(const std::string& name) {
   return starts_with(name, "fusion.") || starts_with(name, "shortcut.");
 }
 
-// The stages after which fusion layers sit: sorted, unique, valid.
-std::vector<int64_t> fusion_positions(const FusionOptions& fusion, int64_t num_stages,
-                                      const std::string& backbone) {
-  if (fusion.positions.empty()) {
-    std::vector<int64_t> all(num_stages);
-    for (int64_t s = 0; s < num_stages; ++s) all[s] = s;
-    return all;
-  }
-  std::set<int64_t> unique;
-  for (int64_t position : fusion.positions) {
-    if (position < 0 || position >= num_stages) {
-      throw Error("fusion.positions: " + std::to_string(position) + " is not a stage of '" +
-                  backbone + "' (valid: 0.." + std::to_string(num_stages - 1) + ")");
+// The stages after which fusion layers sit: sorted, unique, valid; empty for
+// a method that does not fuse.
+std::vector<int64_t> fused_stages(const FusionMethod& method, const FusionOptions& fusion,
+                                  int64_t num_tasks, int64_t num_stages,
+                                  const std::string& backbone) {
+  if (!method.fuses) {
+    if (!fusion.positions.empty()) {
+      throw Error("fusion.positions is not used by fusion method '" + fusion.method +
+                  "'; leave it empty");
     }
-    if (!unique.insert(position).second) {
-      throw Error("fusion.positions: stage " + std::to_string(position) + " is listed twice");
-    }
+    return {};
   }
-  return {unique.begin(), unique.end()};
+  if (num_tasks < 2) {
+    throw Error("fusion method '" + fusion.method + "' needs at least 2 tasks, got " +
+                std::to_string(num_tasks));
+  }
+  std::vector<int64_t> positions(num_stages);
+  std::iota(positions.begin(), positions.end(), 0);
+  if (!fusion.positions.empty()) {
+    std::set<int64_t> unique;
+    for (int64_t position : fusion.positions) {
+      if (position < 0 || position >= num_stages) {
+        throw Error("fusion.positions: " + std::to_string(position) + " is not a stage of '" +
+                    backbone + "' (valid: 0.." + std::to_string(num_stages - 1) + ")");
+      }
+      if (!unique.insert(position).second) {
+        throw Error("fusion.positions: stage " + std::to_string(position) + " is listed twice");
+      }
+    }
+    positions.assign(unique.begin(), unique.end());
+  }
+  if (method.merges_stages && positions.back() != num_stages - 1) {
+    throw Error("fusion method '" + fusion.method +
+                "' feeds the heads from the last fused stage, so fusion.positions must include "
+                "the last stage " +
+                std::to_string(num_stages - 1) + "; got last position " +
+                std::to_string(positions.back()));
+  }
+  return positions;
 }
 
-torch::nn::AnyModule make_fusion_layer(Method method, const FusionOptions& fusion,
-                                       int64_t num_tasks, int64_t channels) {
-  if (method == Method::kCrossStitch || method == Method::kSluice) {
-    return torch::nn::AnyModule(CrossStitch(CrossStitchOptions(num_tasks, channels)
-                                                .per_channel(fusion.per_channel)
-                                                .init(fusion.init)
-                                                .alpha(fusion.alpha)
-                                                .beta(fusion.beta)));
+void check_head_options(const NetworkOptions& options) {
+  if (options.head_hidden < 1 || options.head_dilation < 1) {
+    throw Error("head_hidden and head_dilation must be >= 1, got " +
+                std::to_string(options.head_hidden) + " and " +
+                std::to_string(options.head_dilation));
   }
-  return torch::nn::AnyModule(NddrLayer(NddrLayerOptions(num_tasks, channels)
-                                            .init(fusion.init)
-                                            .alpha(fusion.alpha)
-                                            .beta(fusion.beta)
-                                            .batch_norm(fusion.batch_norm)
-                                            .relu(fusion.relu)));
+  if (options.head_dropout < 0 || options.head_dropout >= 1) {
+    throw Error("head_dropout must be in [0, 1), got " + std::to_string(options.head_dropout));
+  }
 }
 
 torch::nn::AnyModule make_head(const TaskSpec& task, const NetworkOptions& options,
@@ -89,11 +82,42 @@ torch::nn::AnyModule make_head(const TaskSpec& task, const NetworkOptions& optio
                                                .dropout(options.head_dropout)));
 }
 
-}  // namespace
-
-std::vector<std::string> fusion_methods() {
-  return {"single", "split", "cross_stitch", "nddr", "nddr_shortcut", "sluice"};
+// Registers `count` modules made by `make` as <group>.<key(i)> under `net`,
+// creating each just before registering it (the order fixes the random init).
+std::vector<torch::nn::AnyModule> register_group(
+    torch::nn::Module& net, const std::string& group, size_t count,
+    const std::function<std::string(size_t)>& key,
+    const std::function<torch::nn::AnyModule(size_t)>& make) {
+  auto parent = net.register_module(group, std::make_shared<torch::nn::Module>());
+  std::vector<torch::nn::AnyModule> modules;
+  for (size_t i = 0; i < count; ++i) {
+    modules.push_back(make(i));
+    parent->register_module(key(i), modules.back().ptr());
+  }
+  return modules;
 }
+
+// Roles by owning module: BatchNorm parameters and biases are not decayed.
+std::map<std::string, ParamRole> parameter_roles(const torch::nn::Module& net) {
+  std::map<std::string, ParamRole> roles;
+  for (const auto& module : net.named_modules(/*name_prefix=*/"", /*include_self=*/false)) {
+    const bool batch_norm = module.value()->as<torch::nn::BatchNorm2dImpl>() != nullptr;
+    for (const auto& parameter : module.value()->named_parameters(/*recurse=*/false)) {
+      const std::string name = module.key() + "." + parameter.key();
+      const bool no_decay = batch_norm || parameter.key() == "bias";
+      ParamRole role = no_decay ? ParamRole::kNoDecay : ParamRole::kWeight;
+      if (is_fusion_parameter(name)) {
+        role = no_decay ? ParamRole::kFusionNoDecay : ParamRole::kFusionWeight;
+      } else if (starts_with(name, "heads.") && ends_with(module.key(), ".fc8")) {
+        role = parameter.key() == "bias" ? ParamRole::kLastBias : ParamRole::kLastWeight;
+      }
+      roles[name] = role;
+    }
+  }
+  return roles;
+}
+
+}  // namespace
 
 std::string to_string(ParamRole role) {
   switch (role) {
@@ -116,103 +140,49 @@ std::string to_string(ParamRole role) {
 MultiTaskNetImpl::MultiTaskNetImpl(NetworkOptions options) : options_(std::move(options)) {
   validate_tasks(options_.tasks);
   const FusionOptions& fusion = options_.fusion;
-  const Method method = parse_method(fusion.method);
-  const int64_t num_tasks = static_cast<int64_t>(options_.tasks.size());
-  const bool fuses = method != Method::kSingle && method != Method::kSplit;
-  if (fuses && num_tasks < 2) {
-    throw Error("fusion method '" + fusion.method + "' needs at least 2 tasks, got " +
-                std::to_string(num_tasks));
-  }
-  if (options_.head_hidden < 1 || options_.head_dilation < 1) {
-    throw Error("head_hidden and head_dilation must be >= 1, got " +
-                std::to_string(options_.head_hidden) + " and " +
-                std::to_string(options_.head_dilation));
-  }
-  if (options_.head_dropout < 0 || options_.head_dropout >= 1) {
-    throw Error("head_dropout must be in [0, 1), got " + std::to_string(options_.head_dropout));
-  }
+  const FusionMethod& method = fusion_method_registry().get(fusion.method);
+  const auto& tasks = options_.tasks;
+  const size_t num_tasks = tasks.size();
+  check_head_options(options_);
   backbone_ = make_backbone(options_.backbone);
   const auto& stages = backbone_->stages();
   const int64_t num_stages = backbone_->num_stages();
+  const std::string& backbone = options_.backbone.name;
+  const int64_t first_task_stage = method.shared_stages(fusion, num_stages, backbone);
+  fusion_after_ =
+      fused_stages(method, fusion, static_cast<int64_t>(num_tasks), num_stages, backbone);
+  const auto task_name = [&](size_t k) { return tasks[k].name; };
 
-  int64_t first_task_stage = 0;
-  if (method == Method::kSplit) {
-    if (fusion.split_stage < 1 || fusion.split_stage > num_stages) {
-      throw Error("fusion.split_stage must be in [1, " + std::to_string(num_stages) +
-                  "] for backbone '" + options_.backbone.name + "', got " +
-                  std::to_string(fusion.split_stage));
-    }
-    first_task_stage = fusion.split_stage;
+  if (first_task_stage > 0) {
     shared_ = register_module("shared", backbone_->make_column(0, first_task_stage));
   }
-  if (!fuses && !fusion.positions.empty()) {
-    throw Error("fusion.positions is not used by fusion method '" + fusion.method +
-                "'; leave it empty");
-  }
-  if (fuses) fusion_after_ = fusion_positions(fusion, num_stages, options_.backbone.name);
-  const bool merges_stages = method == Method::kNddrShortcut || method == Method::kSluice;
-  if (merges_stages && fusion_after_.back() != num_stages - 1) {
-    throw Error("fusion method '" + fusion.method +
-                "' feeds the heads from the last fused stage, so fusion.positions must include "
-                "the last stage " +
-                std::to_string(num_stages - 1) + "; got last position " +
-                std::to_string(fusion_after_.back()));
-  }
-
   if (first_task_stage < num_stages) {
     auto columns = register_module("columns", std::make_shared<torch::nn::Module>());
-    for (const auto& task : options_.tasks) {
+    for (const auto& task : tasks) {
       columns_.push_back(columns->register_module(
           task.name, backbone_->make_column(first_task_stage, num_stages)));
     }
   }
-
-  if (fuses) {
-    auto layers = register_module("fusion", std::make_shared<torch::nn::Module>());
-    for (size_t i = 0; i < fusion_after_.size(); ++i) {
-      auto layer = make_fusion_layer(method, fusion, num_tasks, stages[fusion_after_[i]].channels);
-      layers->register_module(std::to_string(i), layer.ptr());
-      fusion_.push_back(std::move(layer));
-    }
+  if (method.fuses) {
+    fusion_ = register_group(
+        *this, "fusion", fusion_after_.size(), [](size_t i) { return std::to_string(i); },
+        [&](size_t i) {
+          return method.make_layer(fusion, static_cast<int64_t>(num_tasks),
+                                   stages[fusion_after_[i]].channels);
+        });
   }
-
   const int64_t feature_channels = stages.back().channels;
-  if (merges_stages) {
+  if (method.merges_stages) {
     std::vector<int64_t> merged_channels;
     for (int64_t position : fusion_after_) merged_channels.push_back(stages[position].channels);
-    auto shortcut = register_module("shortcut", std::make_shared<torch::nn::Module>());
-    for (const auto& task : options_.tasks) {
-      StageMergeOptions merge(merged_channels, feature_channels);
-      torch::nn::AnyModule unit = method == Method::kSluice
-                                      ? torch::nn::AnyModule(SluiceOutput(merge))
-                                      : torch::nn::AnyModule(NddrShortcut(merge));
-      shortcut->register_module(task.name, unit.ptr());
-      shortcut_.push_back(std::move(unit));
-    }
+    shortcut_ = register_group(*this, "shortcut", num_tasks, task_name, [&](size_t) {
+      return method.make_merge(StageMergeOptions(merged_channels, feature_channels));
+    });
   }
-
-  auto heads = register_module("heads", std::make_shared<torch::nn::Module>());
-  for (const auto& task : options_.tasks) {
-    auto head = make_head(task, options_, feature_channels);
-    heads->register_module(task.name, head.ptr());
-    heads_.push_back(std::move(head));
-  }
-
-  // Roles by owning module: BatchNorm parameters and biases are not decayed.
-  for (const auto& module : named_modules(/*name_prefix=*/"", /*include_self=*/false)) {
-    const bool batch_norm = module.value()->as<torch::nn::BatchNorm2dImpl>() != nullptr;
-    for (const auto& parameter : module.value()->named_parameters(/*recurse=*/false)) {
-      const std::string name = module.key() + "." + parameter.key();
-      const bool no_decay = batch_norm || parameter.key() == "bias";
-      ParamRole role = no_decay ? ParamRole::kNoDecay : ParamRole::kWeight;
-      if (is_fusion_parameter(name)) {
-        role = no_decay ? ParamRole::kFusionNoDecay : ParamRole::kFusionWeight;
-      } else if (starts_with(name, "heads.") && ends_with(module.key(), ".fc8")) {
-        role = parameter.key() == "bias" ? ParamRole::kLastBias : ParamRole::kLastWeight;
-      }
-      roles_[name] = role;
-    }
-  }
+  heads_ = register_group(*this, "heads", num_tasks, task_name, [&](size_t k) {
+    return make_head(tasks[k], options_, feature_channels);
+  });
+  roles_ = parameter_roles(*this);
 }
 
 std::map<std::string, torch::Tensor> MultiTaskNetImpl::forward(const torch::Tensor& images) {

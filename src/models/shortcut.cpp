@@ -47,12 +47,7 @@ void NddrShortcutImpl::reset() {
 torch::Tensor NddrShortcutImpl::forward(const std::vector<torch::Tensor>& stages) {
   TORCH_CHECK(stages.size() == options.stage_channels().size(), "NddrShortcut expects ",
               options.stage_channels().size(), " stage maps, got ", stages.size());
-  std::vector<torch::Tensor> resized;
-  for (const auto& map : stages) {
-    resized.push_back(map.sizes().slice(2) == stages.back().sizes().slice(2)
-                          ? map
-                          : resize_bilinear_like(map, stages.back(), /*align_corners=*/false));
-  }
+  const auto resized = resize_to_last_stage(stages, /*align_corners=*/false);
   return torch::relu(batch_norm_unless_folded(bn, conv(torch::cat(resized, 1))));
 }
 

@@ -75,6 +75,50 @@ int widest(const std::vector<std::string>& texts) {
   return width;
 }
 
+/// A cell grid's (or a colour bar's) place: its top-left corner and a cell's size.
+struct Box {
+  int left, top, width, height;
+};
+
+/// Row labels and the cells, shaded on the scale [low, high].
+void draw_cells(Canvas& canvas, const Heatmap& heatmap, const std::vector<std::string>& cell_texts,
+                const Box& cell, double low, double high) {
+  const size_t columns = heatmap.column_labels.size();
+  const double span = high - low;
+  for (size_t r = 0; r < heatmap.values.size(); ++r) {
+    const int y = cell.top + static_cast<int>(r) * cell.height;
+    const auto& label = heatmap.row_labels[r];
+    canvas.draw_text(cell.left - kLabelGap - Canvas::text_width(label), y + kCellPadding, label,
+                     kTextColour);
+    for (size_t c = 0; c < columns; ++c) {
+      const int x = cell.left + static_cast<int>(c) * cell.width;
+      const double value = heatmap.values[r][c];
+      // A flat scale has no direction: every cell takes the middle shade.
+      const Rgb fill = !std::isfinite(value) ? kMissing
+                       : span > 0            ? shade((value - low) / span)
+                                             : shade(0.5);
+      canvas.fill_rect(x, y, cell.width, cell.height, fill);
+      canvas.draw_rect(x, y, cell.width, cell.height, kCellBorder);
+      const auto& text = cell_texts[r * columns + c];
+      canvas.draw_text(x + (cell.width - Canvas::text_width(text)) / 2, y + kCellPadding, text,
+                       text_on(fill));
+    }
+  }
+}
+
+/// The colour bar, high at the top, labelled with the scale's ends.
+void draw_colour_bar(Canvas& canvas, const Box& bar, const std::string& low_text,
+                     const std::string& high_text) {
+  for (int i = 0; i < bar.height; ++i) {
+    const double t = bar.height > 1 ? 1.0 - static_cast<double>(i) / (bar.height - 1) : 1.0;
+    canvas.fill_rect(bar.left, bar.top + i, bar.width, 1, shade(t));
+  }
+  canvas.draw_rect(bar.left, bar.top, bar.width, bar.height, kAxisColour);
+  canvas.draw_text(bar.left + bar.width + kLabelGap, bar.top, high_text, kTextColour);
+  canvas.draw_text(bar.left + bar.width + kLabelGap, bar.top + bar.height - Canvas::text_height(),
+                   low_text, kTextColour);
+}
+
 }  // namespace
 
 Canvas render_heatmap(const Heatmap& heatmap) {
@@ -121,26 +165,7 @@ Canvas render_heatmap(const Heatmap& heatmap) {
 
   Canvas canvas(width, height);
   draw_title(canvas, heatmap.title, 0, width, kMargin);
-  const double span = high - low;
-  for (size_t r = 0; r < rows; ++r) {
-    const int y = top + static_cast<int>(r) * cell_height;
-    const auto& label = heatmap.row_labels[r];
-    canvas.draw_text(left - kLabelGap - Canvas::text_width(label), y + kCellPadding, label,
-                     kTextColour);
-    for (size_t c = 0; c < columns; ++c) {
-      const int x = left + static_cast<int>(c) * cell_width;
-      const double value = heatmap.values[r][c];
-      // A flat scale has no direction: every cell takes the middle shade.
-      const Rgb fill = !std::isfinite(value) ? kMissing
-                       : span > 0            ? shade((value - low) / span)
-                                             : shade(0.5);
-      canvas.fill_rect(x, y, cell_width, cell_height, fill);
-      canvas.draw_rect(x, y, cell_width, cell_height, kCellBorder);
-      const auto& text = cell_texts[r * columns + c];
-      canvas.draw_text(x + (cell_width - Canvas::text_width(text)) / 2, y + kCellPadding, text,
-                       text_on(fill));
-    }
-  }
+  draw_cells(canvas, heatmap, cell_texts, {left, top, cell_width, cell_height}, low, high);
   for (size_t c = 0; c < columns; ++c) {
     const auto& label = heatmap.column_labels[c];
     const int x = left + static_cast<int>(c) * cell_width;
@@ -152,15 +177,7 @@ Canvas render_heatmap(const Heatmap& heatmap) {
     }
   }
 
-  // Colour bar: high at the top.
-  for (int i = 0; i < bar_height; ++i) {
-    const double t = bar_height > 1 ? 1.0 - static_cast<double>(i) / (bar_height - 1) : 1.0;
-    canvas.fill_rect(bar_left, top + i, kBarWidth, 1, shade(t));
-  }
-  canvas.draw_rect(bar_left, top, kBarWidth, bar_height, kAxisColour);
-  canvas.draw_text(bar_left + kBarWidth + kLabelGap, top, high_text, kTextColour);
-  canvas.draw_text(bar_left + kBarWidth + kLabelGap, top + bar_height - text_height, low_text,
-                   kTextColour);
+  draw_colour_bar(canvas, {bar_left, top, kBarWidth, bar_height}, low_text, high_text);
 
   if (!heatmap.x_label.empty()) {
     canvas.draw_text(left + (grid_width - Canvas::text_width(heatmap.x_label)) / 2,

@@ -1,6 +1,9 @@
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <limits>
+#include <string>
+#include <vector>
 
 #include "layout.h"
 #include "nddr/io/image.h"
@@ -115,21 +118,100 @@ int legend_width(const LinePlot& plot) {
 
 Rgb series_colour(size_t index) { return kTab10[index % (sizeof(kTab10) / sizeof(kTab10[0]))]; }
 
-Canvas render_line_plot(const LinePlot& plot) {
-  validate(plot);
+namespace {
+
+/// The extent of the plot's usable points.
+struct DataRange {
   double x_low = std::numeric_limits<double>::infinity(), x_high = -x_low;
   double y_low = x_low, y_high = -x_low;
+};
+
+DataRange data_range(const LinePlot& plot) {
+  DataRange range;
   for (const auto& series : plot.series) {
     for (size_t i = 0; i < series.x.size(); ++i) {
       if (!usable(series.x[i], series.y[i], plot.log_x)) continue;
-      x_low = std::min(x_low, series.x[i]);
-      x_high = std::max(x_high, series.x[i]);
-      y_low = std::min(y_low, series.y[i]);
-      y_high = std::max(y_high, series.y[i]);
+      range.x_low = std::min(range.x_low, series.x[i]);
+      range.x_high = std::max(range.x_high, series.x[i]);
+      range.y_low = std::min(range.y_low, series.y[i]);
+      range.y_high = std::max(range.y_high, series.y[i]);
     }
   }
-  const auto y_ticks = nice_ticks(y_low, y_high, 5);
-  const auto x_ticks = plot.log_x ? log_ticks(x_low, x_high) : nice_ticks(x_low, x_high, 6);
+  return range;
+}
+
+/// Grid lines, ticks and tick labels; minor grid lines at 2..9 x each decade
+/// on a log axis.
+void draw_grid(Canvas& canvas, const LinePlot& plot, const Mapping& map,
+               const std::vector<double>& x_ticks, const std::vector<double>& y_ticks,
+               const std::function<std::string(double)>& x_label_of, double y_step) {
+  const int left = map.left, top = map.top, width = map.width, height = map.height;
+  if (plot.log_x) {
+    for (size_t i = 0; i + 1 < x_ticks.size(); ++i) {
+      for (int k = 2; k <= 9; ++k) {
+        const int x = static_cast<int>(std::lround(map.px(k * x_ticks[i])));
+        canvas.fill_rect(x, top + 1, 1, height - 2, kMinorGridColour);
+        canvas.fill_rect(x, top + height, 1, kTickLength / 2, kAxisColour);
+      }
+    }
+  }
+  for (double x : x_ticks) {
+    const int px = static_cast<int>(std::lround(map.px(x)));
+    canvas.fill_rect(px, top + 1, 1, height - 2, kGridColour);
+    canvas.fill_rect(px, top + height, 1, kTickLength, kAxisColour);
+    const std::string label = x_label_of(x);
+    canvas.draw_text(px - Canvas::text_width(label) / 2, top + height + kTickLength + kLabelGap,
+                     label, kTextColour);
+  }
+  for (double y : y_ticks) {
+    const int py = static_cast<int>(std::lround(map.py(y)));
+    canvas.fill_rect(left + 1, py, width - 2, 1, kGridColour);
+    canvas.fill_rect(left - kTickLength, py, kTickLength, 1, kAxisColour);
+    const std::string label = format_tick(y, y_step);
+    canvas.draw_text(left - kTickLength - kLabelGap - Canvas::text_width(label),
+                     py - Canvas::text_height() / 2 + 1, label, kTextColour);
+  }
+}
+
+/// Every series as a polyline (broken at unusable points), with markers when
+/// it has few points, clipped to the inside of the axes box.
+void draw_series(Canvas& canvas, const LinePlot& plot, const Mapping& map) {
+  canvas.set_clip(map.left + 1, map.top + 1, map.width - 2, map.height - 2);
+  for (size_t s = 0; s < plot.series.size(); ++s) {
+    const auto& series = plot.series[s];
+    const Rgb colour = series_colour(s);
+    const bool markers = series.x.size() <= kMaxMarkedPoints;
+    bool have_previous = false;
+    double previous_x = 0, previous_y = 0;
+    for (size_t i = 0; i < series.x.size(); ++i) {
+      if (!usable(series.x[i], series.y[i], plot.log_x)) {
+        have_previous = false;
+        continue;
+      }
+      const double x = map.px(series.x[i]);
+      const double y = map.py(series.y[i]);
+      if (have_previous) canvas.draw_line(previous_x, previous_y, x, y, colour, kLineThickness);
+      if (markers) {
+        canvas.fill_rect(static_cast<int>(std::lround(x)) - kMarkerSize / 2,
+                         static_cast<int>(std::lround(y)) - kMarkerSize / 2, kMarkerSize,
+                         kMarkerSize, colour);
+      }
+      previous_x = x;
+      previous_y = y;
+      have_previous = true;
+    }
+  }
+  canvas.clear_clip();
+}
+
+}  // namespace
+
+Canvas render_line_plot(const LinePlot& plot) {
+  validate(plot);
+  const DataRange range = data_range(plot);
+  const auto y_ticks = nice_ticks(range.y_low, range.y_high, 5);
+  const auto x_ticks =
+      plot.log_x ? log_ticks(range.x_low, range.x_high) : nice_ticks(range.x_low, range.x_high, 6);
   const double y_step = y_ticks[1] - y_ticks[0];
   const double x_step = x_ticks[1] - x_ticks[0];
   auto x_label_of = [&](double x) { return format_tick(x, plot.log_x ? x : x_step); };
@@ -164,61 +246,8 @@ Canvas render_line_plot(const LinePlot& plot) {
                     width,
                     height,
                     plot.log_x};
-
-  // Grid and ticks.
-  if (plot.log_x) {
-    for (size_t i = 0; i + 1 < x_ticks.size(); ++i) {
-      for (int k = 2; k <= 9; ++k) {
-        const int x = static_cast<int>(std::lround(map.px(k * x_ticks[i])));
-        canvas.fill_rect(x, top + 1, 1, height - 2, kMinorGridColour);
-        canvas.fill_rect(x, top + height, 1, kTickLength / 2, kAxisColour);
-      }
-    }
-  }
-  for (double x : x_ticks) {
-    const int px = static_cast<int>(std::lround(map.px(x)));
-    canvas.fill_rect(px, top + 1, 1, height - 2, kGridColour);
-    canvas.fill_rect(px, top + height, 1, kTickLength, kAxisColour);
-    const std::string label = x_label_of(x);
-    canvas.draw_text(px - Canvas::text_width(label) / 2, top + height + kTickLength + kLabelGap,
-                     label, kTextColour);
-  }
-  for (double y : y_ticks) {
-    const int py = static_cast<int>(std::lround(map.py(y)));
-    canvas.fill_rect(left + 1, py, width - 2, 1, kGridColour);
-    canvas.fill_rect(left - kTickLength, py, kTickLength, 1, kAxisColour);
-    const std::string label = format_tick(y, y_step);
-    canvas.draw_text(left - kTickLength - kLabelGap - Canvas::text_width(label),
-                     py - text_height / 2 + 1, label, kTextColour);
-  }
-
-  // Series, clipped to the inside of the axes box.
-  canvas.set_clip(left + 1, top + 1, width - 2, height - 2);
-  for (size_t s = 0; s < plot.series.size(); ++s) {
-    const auto& series = plot.series[s];
-    const Rgb colour = series_colour(s);
-    const bool markers = series.x.size() <= kMaxMarkedPoints;
-    bool have_previous = false;
-    double previous_x = 0, previous_y = 0;
-    for (size_t i = 0; i < series.x.size(); ++i) {
-      if (!usable(series.x[i], series.y[i], plot.log_x)) {
-        have_previous = false;
-        continue;
-      }
-      const double x = map.px(series.x[i]);
-      const double y = map.py(series.y[i]);
-      if (have_previous) canvas.draw_line(previous_x, previous_y, x, y, colour, kLineThickness);
-      if (markers) {
-        canvas.fill_rect(static_cast<int>(std::lround(x)) - kMarkerSize / 2,
-                         static_cast<int>(std::lround(y)) - kMarkerSize / 2, kMarkerSize,
-                         kMarkerSize, colour);
-      }
-      previous_x = x;
-      previous_y = y;
-      have_previous = true;
-    }
-  }
-  canvas.clear_clip();
+  draw_grid(canvas, plot, map, x_ticks, y_ticks, x_label_of, y_step);
+  draw_series(canvas, plot, map);
   canvas.draw_rect(left, top, width, height, kAxisColour);
 
   if (!plot.x_label.empty()) {

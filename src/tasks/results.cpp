@@ -1,14 +1,12 @@
 #include "nddr/tasks/results.h"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 #include <fstream>
 #include <limits>
 #include <nlohmann/json.hpp>
 
+#include "nddr/io/atomic_file.h"
 #include "nddr/util/error.h"
 
 namespace nddr {
@@ -75,21 +73,7 @@ json to_json(const RunResults& results) {
 
 void save_results(const std::string& path, const RunResults& results) {
   const std::string text = to_json(results).dump(2) + "\n";
-  const std::string temporary = path + ".tmp." + std::to_string(::getpid());
-  {
-    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-    if (!out) throw Error("cannot open '" + temporary + "' to write results for '" + path + "'");
-    out << text;
-    out.close();
-    if (out.fail()) {
-      std::remove(temporary.c_str());
-      throw Error("cannot write results file '" + path + "' (disk full or I/O error)");
-    }
-  }
-  if (std::rename(temporary.c_str(), path.c_str()) != 0) {
-    std::remove(temporary.c_str());
-    throw Error("cannot rename '" + temporary + "' to results file '" + path + "'");
-  }
+  write_file_atomically(path, [&](std::ostream& out) { out << text; });
 }
 
 RunResults load_results(const std::string& path) {

@@ -2,26 +2,16 @@
 
 #include <set>
 
+#include "nddr/tasks/task_kind.h"
 #include "nddr/util/error.h"
-#include "nddr/util/strings.h"
 
 namespace nddr {
 
-namespace {
-const std::vector<std::string> kKindNames = {"segmentation", "normals", "depth", "classification"};
-}
+TaskKind parse_task_kind(const std::string& name) { return TaskKind(name); }
 
-TaskKind parse_task_kind(const std::string& name) {
-  for (size_t i = 0; i < kKindNames.size(); ++i) {
-    if (kKindNames[i] == name) return static_cast<TaskKind>(i);
-  }
-  throw Error("unknown task kind '" + name + "'" + did_you_mean(name, kKindNames) +
-              "; valid: " + join(kKindNames, ", "));
-}
+std::string to_string(const TaskKind& kind) { return kind.name(); }
 
-std::string to_string(TaskKind kind) { return kKindNames.at(static_cast<size_t>(kind)); }
-
-bool is_dense(TaskKind kind) { return kind != TaskKind::kClassification; }
+bool is_dense(const TaskKind& kind) { return kind->dense; }
 
 void validate_tasks(const std::vector<TaskSpec>& tasks) {
   if (tasks.empty()) throw Error("no tasks given: a network needs at least one task");
@@ -32,12 +22,10 @@ void validate_tasks(const std::vector<TaskSpec>& tasks) {
       throw Error("task name '" + task.name + "' contains '.', which parameter names reserve");
     }
     if (!seen.insert(task.name).second) throw Error("task name '" + task.name + "' is used twice");
-    if (task.kind == TaskKind::kNormals && task.channels != 3) {
-      throw Error("task '" + task.name + "': normals need 3 channels, got " +
-                  std::to_string(task.channels));
-    }
-    if (task.kind == TaskKind::kDepth && task.channels != 1) {
-      throw Error("task '" + task.name + "': depth needs 1 channel, got " +
+    const int64_t fixed = task.kind->fixed_channels;
+    if (fixed > 0 && task.channels != fixed) {
+      throw Error("task '" + task.name + "': " + task.kind.name() + " needs " +
+                  std::to_string(fixed) + " channel" + (fixed == 1 ? "" : "s") + ", got " +
                   std::to_string(task.channels));
     }
     if (task.channels < 1) {

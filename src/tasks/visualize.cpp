@@ -2,7 +2,7 @@
 
 #include <string>
 
-#include "nddr/tasks/task.h"
+#include "nddr/tasks/task_kind.h"
 #include "nddr/util/error.h"
 
 namespace nddr {
@@ -80,18 +80,9 @@ torch::Tensor viridis(const torch::Tensor& values) {
 }
 
 torch::Tensor colorize_prediction(const TaskSpec& task, const torch::Tensor& output) {
-  switch (task.kind) {
-    case TaskKind::kSegmentation:
-      return colorize_segmentation(output.argmax(0));
-    case TaskKind::kNormals:
-      return colorize_normals(torch::nn::functional::normalize(
-          output, torch::nn::functional::NormalizeFuncOptions().p(2).dim(0)));
-    case TaskKind::kDepth:
-      return colorize_depth(output);
-    case TaskKind::kClassification:
-      break;
-  }
-  throw Error("colorize_prediction: task '" + task.name + "' is not dense");
+  if (!task.kind->colorize)
+    throw Error("colorize_prediction: task '" + task.name + "' is not dense");
+  return task.kind->colorize(output);
 }
 
 torch::Tensor colorize_depth(const torch::Tensor& depth, c10::optional<double> min,

@@ -7,6 +7,7 @@
 
 #include "nddr/train/rank_device.h"
 #include "nddr/util/error.h"
+#include "nddr/util/strings.h"
 
 namespace nddr {
 
@@ -54,7 +55,7 @@ torch::Device resolve_device(const std::string& value, const std::string& key) {
     }
   }
   const bool cuda = value == "cuda";
-  const bool indexed = value.rfind("cuda:", 0) == 0 && all_digits(value.substr(5));
+  const bool indexed = starts_with(value, "cuda:") && all_digits(value.substr(5));
   if (!cuda && !indexed) throw Error(key + ": unknown device '" + value + "'" + valid);
   if (!torch::cuda::is_available()) {
     throw Error(key + ": device '" + value + "' asked for, but " + cuda_absence() +

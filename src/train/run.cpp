@@ -245,6 +245,38 @@ bool agree_on_resume(bool found, const std::string& path, Collective& collective
   return rank0_found;
 }
 
+// Rank 0's claim on the run directory: its lock held in `lock`, temporaries
+// of interrupted writes removed, and no earlier run in it unless resumed or
+// overwritten.
+void claim_run_directory(const RunPaths& paths, const RunOptions& options, TrainObserver& observer,
+                         std::optional<RunLock>& lock) {
+  std::filesystem::create_directories(paths.dir);
+  lock.emplace(paths.dir);
+  for (const auto& stale : remove_stale_temporaries(paths.dir)) {
+    observer.on_note("removed '" + stale + "', left by an interrupted write");
+  }
+  const auto existing = existing_run_files(paths);
+  if (!existing.empty() && !options.resume && !options.overwrite) {
+    throw Error("run directory '" + paths.dir + "' already holds a run (" + join(existing, ", ") +
+                "): continue it with --resume, replace it with --overwrite, or choose another "
+                "name");
+  }
+}
+
+// The network's size in results.info: parameters and the forward MACs at the
+// test set's first image size (the network is left in eval mode).
+void add_size_info(RunResults& results, MultiTaskNetImpl& net, const Dataset& test_set,
+                   const torch::Device& device) {
+  const auto sample = test_set.get(0).image.to(device);
+  torch::NoGradGuard no_grad;
+  net.eval();
+  const auto flops = count_forward_flops([&] { net.forward(sample.unsqueeze(0)); });
+  results.info["parameters"] = std::to_string(parameter_total(net));
+  results.info["macs"] = std::to_string(flops.macs);
+  results.info["input_size"] =
+      std::to_string(sample.size(1)) + "x" + std::to_string(sample.size(2));
+}
+
 }  // namespace
 
 RunResults train_from_config(const Config& config, TrainObserver& observer,
@@ -256,19 +288,7 @@ RunResults train_from_config(const Config& config, TrainObserver& observer,
   // Rank 0 owns the run directory: the lock, the clean-up and every file.
   const bool rank0 = collective == nullptr || collective->rank() == 0;
   std::optional<RunLock> lock;
-  if (rank0) {
-    std::filesystem::create_directories(paths.dir);
-    lock.emplace(paths.dir);
-    for (const auto& stale : remove_stale_temporaries(paths.dir)) {
-      observer.on_note("removed '" + stale + "', left by an interrupted write");
-    }
-    const auto existing = existing_run_files(paths);
-    if (!existing.empty() && !options.resume && !options.overwrite) {
-      throw Error("run directory '" + paths.dir + "' already holds a run (" + join(existing, ", ") +
-                  "): continue it with --resume, replace it with --overwrite, or choose another "
-                  "name");
-    }
-  }
+  if (rank0) claim_run_directory(paths, options, observer, lock);
   const std::string config_yaml = config.to_yaml();
 
   MultiTaskNet net = network_from_config(config);
@@ -327,14 +347,7 @@ RunResults train_from_config(const Config& config, TrainObserver& observer,
       evaluate(*folded, test_set, eval_loader_options(config), execution, collective);
   if (tensorboard) tensorboard->on_evaluation(trainer.step(), evaluation);
   RunResults results = results_of(config, evaluation);
-  const auto sample = test_set->get(0).image.to(execution.device());
-  torch::NoGradGuard no_grad;
-  net->eval();
-  const auto flops = count_forward_flops([&] { net->forward(sample.unsqueeze(0)); });
-  results.info["parameters"] = std::to_string(parameter_total(*net));
-  results.info["macs"] = std::to_string(flops.macs);
-  results.info["input_size"] =
-      std::to_string(sample.size(1)) + "x" + std::to_string(sample.size(2));
+  add_size_info(results, *net, *test_set, execution.device());
   results.info["train_seconds"] = std::to_string(train_seconds);
   results.info["steps"] = std::to_string(trainer.step());
   if (collective != nullptr) results.info["world_size"] = std::to_string(collective->world_size());

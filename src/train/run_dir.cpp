@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "nddr/util/error.h"
+#include "nddr/util/strings.h"
 
 namespace nddr {
 
@@ -17,7 +18,7 @@ std::vector<std::string> existing_run_files(const RunPaths& paths) {
   // TensorBoard event files of an earlier run would mix its curves into this one.
   std::error_code error;
   for (const auto& entry : fs::directory_iterator(paths.dir, error)) {
-    if (entry.path().filename().string().rfind("events.out.tfevents.", 0) == 0) {
+    if (starts_with(entry.path().filename().string(), "events.out.tfevents.")) {
       files.push_back(entry.path().string());
     }
   }

@@ -53,6 +53,15 @@ std::string join(const std::vector<std::string>& parts, const std::string& separ
   return out.str();
 }
 
+bool starts_with(const std::string& text, const std::string& prefix) {
+  return text.compare(0, prefix.size(), prefix) == 0;
+}
+
+bool ends_with(const std::string& text, const std::string& suffix) {
+  return text.size() >= suffix.size() &&
+         text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
 std::vector<std::string> split(const std::string& text, char separator) {
   std::vector<std::string> fields;
   std::string field;

@@ -3,6 +3,7 @@
 
 #include "methods.h"
 #include "nddr/util/error.h"
+#include "nddr/util/random.h"
 #include "option_reader.h"
 
 namespace nddr {
@@ -97,8 +98,8 @@ class Rlw : public Weighting {
     // standard libraries.
     const double two_pi = 2 * std::acos(-1.0);
     for (auto& value : z) {
-      const double u1 = (static_cast<double>(generator() >> 11) + 1.0) * 0x1.0p-53;
-      const double u2 = static_cast<double>(generator() >> 11) * 0x1.0p-53;
+      const double u1 = detail::unit_interval_above_zero(generator());
+      const double u2 = detail::unit_interval(generator());
       value = std::sqrt(-2 * std::log(u1)) * std::cos(two_pi * u2);
     }
     const torch::Tensor weights = torch::softmax(to_tensor(z), 0);

@@ -22,39 +22,22 @@
 #include "nddr/tasks/results.h"
 #include "tensorboard/tensorboard_reader.h"
 
-#include "cli_test_support.h"
+#include "cli/cli_run.h"
 
 namespace {
 
 namespace fs = std::filesystem;
 
-struct Output {
-  int code = -1;
-  std::string out;
-  std::string err;
-};
-
-using nddr::cli_test::read_text;
+using nddr::testing::describe;
+using nddr::testing::Output;
+using nddr::testing::read_text;
+using nddr::testing::run_cli;
 
 // A temporary directory for one test.
-class TempDir : public nddr::cli_test::TempDir {
+class TempDir : public nddr::testing::TempDir {
  public:
-  TempDir() : nddr::cli_test::TempDir("nddr_cli_") {}
+  TempDir() : nddr::testing::TempDir("nddr_cli_") {}
 };
-
-// Runs `nddr <args>` in `dir`, capturing stdout, stderr and the exit code.
-Output run_cli(const fs::path& dir, const std::string& args) {
-  const fs::path out = dir / "stdout.txt";
-  const fs::path err = dir / "stderr.txt";
-  const std::string command = "cd '" + dir.string() + "' && '" NDDR_CLI_PATH "' " + args + " > '" +
-                              out.string() + "' 2> '" + err.string() + "'";
-  const int status = std::system(command.c_str());
-  Output result;
-  result.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  result.out = read_text(out);
-  result.err = read_text(err);
-  return result;
-}
 
 // Three dense tasks on 32x32 synthetic scenes, a 1/16-width VGG: trains 4
 // steps in about a second.
@@ -77,11 +60,6 @@ data:
 train: {steps: 4, batch_size: 4, lr: 0.01, log_every: 1, checkpoint_every: 2}
 eval: {batch_size: 4}
 )";
-}
-
-std::string describe(const Output& output) {
-  return "exit " + std::to_string(output.code) + "\nstdout:\n" + output.out + "\nstderr:\n" +
-         output.err;
 }
 
 // One tiny trained run shared by the eval and predict tests.

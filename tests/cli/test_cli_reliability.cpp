@@ -20,21 +20,17 @@
 
 #include "nddr/io/safetensors.h"
 #include "nddr/tasks/results.h"
+#include "support/temp_dir.h"
 
 namespace {
 
 namespace fs = std::filesystem;
 
-std::string read_text(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
+using nddr::testing::read_text;
 
-struct Dir {
-  Dir() {
-    std::string pattern = (fs::temp_directory_path() / "nddr_cli_faults_XXXXXX").string();
-    if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path = pattern;
+// A fresh directory holding tiny.yaml, a config that trains in a second.
+struct Dir : nddr::testing::TempDir {
+  Dir() : TempDir("nddr_cli_faults_"), path(TempDir::path()) {
     std::ofstream(path / "tiny.yaml") << R"(name: tiny
 output_dir: runs
 seed: 3
@@ -51,11 +47,7 @@ train: {steps: 4, batch_size: 4, lr: 0.01, log_every: 1, checkpoint_every: 2}
 eval: {batch_size: 4}
 )";
   }
-  ~Dir() {
-    std::error_code ignored;
-    fs::remove_all(path, ignored);
-  }
-  fs::path path;
+  const fs::path path;
 };
 
 struct Process {

@@ -20,45 +20,23 @@
 #include "nddr/dist/spawn.h"
 #include "nddr/io/safetensors.h"
 
-#include "cli_test_support.h"
+#include "cli/cli_run.h"
 
 namespace {
 
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
-using nddr::cli_test::read_text;
+using nddr::testing::describe;
+using nddr::testing::Output;
+using nddr::testing::read_text;
+using nddr::testing::run_in;
 
 // A temporary directory for one test.
-class TempDir : public nddr::cli_test::TempDir {
+class TempDir : public nddr::testing::TempDir {
  public:
-  TempDir() : nddr::cli_test::TempDir("nddr_dist_") {}
+  TempDir() : nddr::testing::TempDir("nddr_dist_") {}
 };
-
-struct Output {
-  int code = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string describe(const Output& output) {
-  return "exit " + std::to_string(output.code) + "\nstdout:\n" + output.out + "\nstderr:\n" +
-         output.err;
-}
-
-// Runs a shell command line in `dir`; `nddr` in it is the binary under test.
-Output run_in(const fs::path& dir, const std::string& command_line, const std::string& tag = "") {
-  const fs::path out = dir / ("stdout" + tag + ".txt");
-  const fs::path err = dir / ("stderr" + tag + ".txt");
-  const std::string command = "cd '" + dir.string() + "' && NDDR='" NDDR_CLI_PATH "' && " +
-                              command_line + " > '" + out.string() + "' 2> '" + err.string() + "'";
-  const int status = std::system(command.c_str());
-  Output result;
-  result.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  result.out = read_text(out);
-  result.err = read_text(err);
-  return result;
-}
 
 // Sync BN and no dropout: 2 ranks x 8 images must train the weights of 1 x 16.
 void write_config(const fs::path& path) {

@@ -1,8 +1,12 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "nddr/config/config.h"
 #include "nddr/config/network_config.h"
+#include "nddr/models/multitask_net.h"
 #include "nddr/util/error.h"
+#include "nddr/util/strings.h"
 
 namespace nddr {
 namespace {
@@ -23,7 +27,7 @@ TEST(Config, DefaultsAreThePapersNetwork) {
   const auto tasks = tasks_from_config(config);
   ASSERT_EQ(tasks.size(), 2u);
   EXPECT_EQ(tasks[0].channels, 40);
-  EXPECT_EQ(tasks[1].kind, TaskKind::kNormals);
+  EXPECT_EQ(tasks[1].kind, "normals");
   EXPECT_DOUBLE_EQ(tasks[1].loss_weight, 20.0);
 }
 
@@ -48,6 +52,23 @@ TEST(Config, UnknownKeySuggestsTheClosest) {
   EXPECT_NE(message.find("did you mean 'train.steps'"), std::string::npos) << message;
   EXPECT_NE(error_of([&] { config.apply_override("network.fusoin=nddr"); }).find("network.fusion"),
             std::string::npos);
+}
+
+// The fusion methods come from their registry: the help and the error list them.
+TEST(Config, FusionMethodIsCheckedAgainstTheRegistry) {
+  Config config;
+  const std::string message = error_of([&] { config.apply_override("network.fusion=nddrr"); });
+  EXPECT_NE(message.find("network.fusion"), std::string::npos) << message;
+  EXPECT_NE(message.find("did you mean 'nddr'"), std::string::npos) << message;
+  const std::string names = join(fusion_methods(), ", ");
+  EXPECT_NE(message.find(names), std::string::npos) << message;
+  const auto& schema = config_schema();
+  const auto fusion = std::find_if(schema.begin(), schema.end(), [](const KeySpec& spec) {
+    return spec.key == "network.fusion";
+  });
+  ASSERT_NE(fusion, schema.end());
+  EXPECT_EQ(fusion->help, names);
+  EXPECT_EQ(config.get_string("network.fusion"), "nddr");
 }
 
 TEST(Config, BadValueNamesKeyAndValue) {

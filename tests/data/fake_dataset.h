@@ -38,8 +38,7 @@ class FakeDataset : public Dataset {
   }
 
   std::vector<TaskSpec> tasks() const override {
-    return {{"cls", TaskKind::kClassification, count_, 1.0},
-            {"seg", TaskKind::kSegmentation, 4, 1.0}};
+    return {{"cls", "classification", count_, 1.0}, {"seg", "segmentation", 4, 1.0}};
   }
 
   std::string describe() const override { return "fake(" + std::to_string(count_) + ")"; }

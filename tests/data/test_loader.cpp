@@ -152,16 +152,15 @@ TEST(TrainLoader, MissingTargetsBecomeInvalid) {
 
 TEST(TrainLoader, TaskSubsetAndMismatchErrors) {
   auto dataset = std::make_shared<FakeDataset>(4, 3, 3);
-  TrainLoader loader(
-      dataset, TrainLoaderOptions().workers(0).tasks({{"seg", TaskKind::kSegmentation, 4, 1.0}}));
+  TrainLoader loader(dataset,
+                     TrainLoaderOptions().workers(0).tasks({{"seg", "segmentation", 4, 1.0}}));
   const auto batch = loader.next();
   EXPECT_EQ(batch.targets.size(), 1u);
   EXPECT_EQ(batch.targets.count("seg"), 1u);
-  EXPECT_THROW(
-      TrainLoader(dataset, TrainLoaderOptions().tasks({{"seg", TaskKind::kSegmentation, 40, 1.0}})),
-      Error);
+  EXPECT_THROW(TrainLoader(dataset, TrainLoaderOptions().tasks({{"seg", "segmentation", 40, 1.0}})),
+               Error);
   try {
-    TrainLoader(dataset, TrainLoaderOptions().tasks({{"sge", TaskKind::kSegmentation, 4, 1.0}}));
+    TrainLoader(dataset, TrainLoaderOptions().tasks({{"sge", "segmentation", 4, 1.0}}));
     FAIL() << "expected an Error";
   } catch (const Error& error) {
     EXPECT_NE(std::string(error.what()).find("did you mean 'seg'"), std::string::npos);

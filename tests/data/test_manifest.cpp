@@ -5,10 +5,10 @@
 #include <fstream>
 
 #include "data/file_fixtures.h"
-#include "io/temp_dir.h"
 #include "nddr/data/manifest.h"
 #include "nddr/io/image.h"
 #include "nddr/util/error.h"
+#include "support/temp_dir.h"
 
 namespace nddr {
 namespace {
@@ -16,10 +16,10 @@ namespace {
 namespace fs = std::filesystem;
 using testing::TempDir;
 
-const std::vector<TaskSpec> kTasks = {{"seg", TaskKind::kSegmentation, 5, 1.0},
-                                      {"normals", TaskKind::kNormals, 3, 1.0},
-                                      {"depth", TaskKind::kDepth, 1, 1.0},
-                                      {"label", TaskKind::kClassification, 4, 1.0}};
+const std::vector<TaskSpec> kTasks = {{"seg", "segmentation", 5, 1.0},
+                                      {"normals", "normals", 3, 1.0},
+                                      {"depth", "depth", 1, 1.0},
+                                      {"label", "classification", 4, 1.0}};
 
 // Two 3x4 samples under data/: the first with every target, the second with
 // its class only.
@@ -105,7 +105,7 @@ TEST_F(ManifestTest, DepthScaleAndSixteenBitLabels) {
   testing::write_png16(dir.file("data/seg/16.png"), labels.to(torch::kLong));
   const auto path = write("depth.csv", "image,depth,seg\nrgb/0.png,depth/0.png,seg/16.png\n");
   Manifest data(ManifestOptions().path(path).depth_scale(0.01).tasks(
-      {{"depth", TaskKind::kDepth, 1, 1.0}, {"seg", TaskKind::kSegmentation, 5, 1.0}}));
+      {{"depth", "depth", 1, 1.0}, {"seg", "segmentation", 5, 1.0}}));
   const auto sample = data.get(0);
   EXPECT_TRUE(
       torch::allclose(sample.targets.at("depth")[0], depth_mm.to(torch::kFloat) * 0.01f, 1e-6, 0));

@@ -113,7 +113,7 @@ TEST_F(MultiFashionFixture, SamplesOverlayTwoShiftedItemsWithTheirClasses) {
   EXPECT_EQ(tasks[0].name, "left");
   EXPECT_EQ(tasks[1].name, "right");
   for (const auto& task : tasks) {
-    EXPECT_EQ(task.kind, TaskKind::kClassification);
+    EXPECT_EQ(task.kind, "classification");
     EXPECT_EQ(task.channels, 10);
   }
   std::set<int64_t> firsts;

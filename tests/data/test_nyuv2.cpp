@@ -5,11 +5,11 @@
 #include <fstream>
 
 #include "data/file_fixtures.h"
-#include "io/temp_dir.h"
 #include "nddr/data/nyuv2.h"
 #include "nddr/io/image.h"
 #include "nddr/io/npy.h"
 #include "nddr/util/error.h"
+#include "support/temp_dir.h"
 
 // The reference lists may name JPEG images; io writes only PNG.
 #define STB_IMAGE_WRITE_STATIC
@@ -69,7 +69,7 @@ TEST_F(NyuV2ListsTest, ReadsImagesLabelsAndDecodedNormals) {
   ASSERT_EQ(data.size(), 2);
   ASSERT_EQ(data.tasks().size(), 2u);
   EXPECT_EQ(data.tasks()[0].channels, kNyuV2Classes);
-  EXPECT_EQ(data.tasks()[1].kind, TaskKind::kNormals);
+  EXPECT_EQ(data.tasks()[1].kind, "normals");
   for (int i = 0; i < 2; ++i) {
     const auto sample = data.get(i);
     EXPECT_TRUE(

@@ -4,7 +4,6 @@
 #include <filesystem>
 #include <fstream>
 
-#include "io/temp_dir.h"
 #include "nddr/data/manifest.h"
 #include "nddr/data/multi_fashion.h"
 #include "nddr/data/nyuv2.h"
@@ -12,6 +11,7 @@
 #include "nddr/data/synthetic_scenes.h"
 #include "nddr/io/image.h"
 #include "nddr/util/error.h"
+#include "support/temp_dir.h"
 
 namespace nddr {
 namespace {
@@ -146,7 +146,7 @@ TEST(DatasetRegistry, ManifestTakesTheSpecTasks) {
   TempDir dir;
   write_png(dir.file("a.png"), torch::zeros({2, 2, 3}, torch::kByte));
   std::ofstream(dir.file("m.csv")) << "image,label\na.png,1\n";
-  const std::vector<TaskSpec> tasks = {{"label", TaskKind::kClassification, 3, 1.0}};
+  const std::vector<TaskSpec> tasks = {{"label", "classification", 3, 1.0}};
   const auto data =
       make_dataset({"manifest", {{"path", dir.file("m.csv")}, {"depth_scale", "0.01"}}, tasks});
   const auto* manifest = dynamic_cast<const Manifest*>(data.get());

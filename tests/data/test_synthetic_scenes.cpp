@@ -61,13 +61,13 @@ TEST(SyntheticScenes, ShapesTypesAndTasks) {
   const auto tasks = data.tasks();
   ASSERT_EQ(tasks.size(), 3u);
   EXPECT_EQ(tasks[0].name, "seg");
-  EXPECT_EQ(tasks[0].kind, TaskKind::kSegmentation);
+  EXPECT_EQ(tasks[0].kind, "segmentation");
   EXPECT_EQ(tasks[0].channels, 5);
   EXPECT_EQ(tasks[1].name, "normals");
-  EXPECT_EQ(tasks[1].kind, TaskKind::kNormals);
+  EXPECT_EQ(tasks[1].kind, "normals");
   EXPECT_EQ(tasks[1].channels, 3);
   EXPECT_EQ(tasks[2].name, "depth");
-  EXPECT_EQ(tasks[2].kind, TaskKind::kDepth);
+  EXPECT_EQ(tasks[2].kind, "depth");
   EXPECT_EQ(tasks[2].channels, 1);
   EXPECT_EQ(data.label_names(),
             (std::vector<std::string>{"floor", "wall", "sphere", "box", "cylinder"}));

@@ -10,9 +10,8 @@
 namespace nddr {
 namespace {
 
-const std::vector<TaskSpec> kDenseTasks = {{"seg", TaskKind::kSegmentation, 10, 1.0},
-                                           {"normals", TaskKind::kNormals, 3, 1.0},
-                                           {"depth", TaskKind::kDepth, 1, 1.0}};
+const std::vector<TaskSpec> kDenseTasks = {
+    {"seg", "segmentation", 10, 1.0}, {"normals", "normals", 3, 1.0}, {"depth", "depth", 1, 1.0}};
 
 Sample dense_sample(int64_t height, int64_t width) {
   torch::manual_seed(3);
@@ -147,7 +146,7 @@ TEST(Augment, DropsUnlistedTargetsAndKeepsClassification) {
   input.targets["label"] = torch::tensor(7);
   std::mt19937_64 rng(0);
   const auto out = augment(input, AugmentOptions().flip(true).crop_height(2).crop_width(2), rng,
-                           {{"label", TaskKind::kClassification, 10, 1.0}});
+                           {{"label", "classification", 10, 1.0}});
   EXPECT_EQ(out.targets.size(), 1u);
   EXPECT_EQ(out.targets.at("label").item<int64_t>(), 7);
 }

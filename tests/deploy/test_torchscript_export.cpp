@@ -6,12 +6,12 @@
 #include <string>
 #include <vector>
 
-#include "io/temp_dir.h"
 #include "models/network_helpers.h"
 #include "nddr/deploy/torchscript_export.h"
 #include "nddr/io/npy.h"
 #include "nddr/util/error.h"
 #include "python_tools.h"
+#include "support/temp_dir.h"
 
 namespace nddr {
 namespace {

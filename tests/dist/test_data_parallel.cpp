@@ -17,9 +17,8 @@ namespace {
 NetworkOptions small_network() {
   NetworkOptions options;
   options.backbone.width = 1.0 / 16;
-  options.tasks = {{"seg", TaskKind::kSegmentation, 4, 1.0},
-                   {"normals", TaskKind::kNormals, 3, 5.0},
-                   {"depth", TaskKind::kDepth, 1, 1.0}};
+  options.tasks = {
+      {"seg", "segmentation", 4, 1.0}, {"normals", "normals", 3, 5.0}, {"depth", "depth", 1, 1.0}};
   options.fusion.method = "nddr";
   options.head_hidden = 16;
   options.head_dilation = 2;

@@ -4,7 +4,7 @@
 
 #include "nddr/experiment/experiment.h"
 #include "nddr/util/error.h"
-#include "temp_dir.h"
+#include "support/temp_dir.h"
 
 namespace nddr {
 namespace {
@@ -57,7 +57,7 @@ TEST(Experiment, ParsesBaseInlineConfigAndMethods) {
 }
 
 TEST(Experiment, BaseFileIsRelativeToTheExperimentFile) {
-  testing::TempDir dir("base");
+  testing::TempDir dir("nddr_experiment_base_");
   std::ofstream(dir.str() + "/base.yaml") << "train: {steps: 11}\n";
   std::ofstream(dir.str() + "/exp.yaml") << "name: x\nbase: base.yaml\nseeds: [0]\n"
                                          << "methods: [{label: single}]\n";

@@ -5,7 +5,7 @@
 
 #include "nddr/experiment/runner.h"
 #include "nddr/util/error.h"
-#include "temp_dir.h"
+#include "support/temp_dir.h"
 
 namespace nddr {
 namespace {
@@ -49,7 +49,7 @@ class Recorder : public ExperimentObserver {
 };
 
 TEST(Runner, RunStateFollowsTheFilesOfTheRunDirectory) {
-  testing::TempDir dir("state");
+  testing::TempDir dir("nddr_experiment_state_");
   EXPECT_EQ(run_state(dir.str() + "/missing"), RunState::kFresh);
   std::ofstream(dir.str() + "/checkpoint.pt") << "x";
   EXPECT_EQ(run_state(dir.str()), RunState::kResumable);
@@ -58,7 +58,7 @@ TEST(Runner, RunStateFollowsTheFilesOfTheRunDirectory) {
 }
 
 TEST(Runner, TrainsInGridOrderThenSkipsFinishedRuns) {
-  testing::TempDir dir("runner");
+  testing::TempDir dir("nddr_experiment_runner_");
   const auto spec = parse_experiment(tiny_experiment(dir.str()), "tiny.yaml", ".");
   Recorder first;
   run_experiment(spec, first);
@@ -83,7 +83,7 @@ TEST(Runner, TrainsInGridOrderThenSkipsFinishedRuns) {
 }
 
 TEST(Runner, ShardsSplitTheGridBetweenProcesses) {
-  testing::TempDir dir("shards");
+  testing::TempDir dir("nddr_experiment_shards_");
   // Both runs from scratch, so neither shard waits for the other.
   std::string text = tiny_experiment(dir.str());
   text = text.substr(0, text.find("methods:")) +

@@ -6,7 +6,7 @@
 #include <fstream>
 
 #include "nddr/experiment/summary.h"
-#include "temp_dir.h"
+#include "support/temp_dir.h"
 
 namespace nddr {
 namespace {
@@ -59,7 +59,7 @@ TEST(Summary, MeanStdIsTheSampleStatistic) {
 }
 
 TEST(Summary, DeltaMIsPerSeedAgainstTheSameSeedsReference) {
-  testing::TempDir dir("summary");
+  testing::TempDir dir("nddr_experiment_summary_");
   write_run(dir.str(), "single-s0", 0.5, 30, 10);
   write_run(dir.str(), "single-s1", 0.4, 20, 12);
   write_run(dir.str(), "nddr-s0", 0.55, 27, 20);  // +10% miou, +10% angle: +10
@@ -102,7 +102,7 @@ TEST(Summary, DeltaMIsPerSeedAgainstTheSameSeedsReference) {
 }
 
 TEST(Summary, DeltaMUsesOnlyTheListedMetrics) {
-  testing::TempDir dir("listed");
+  testing::TempDir dir("nddr_experiment_listed_");
   write_run(dir.str(), "single-s0", 0.5, 30, 10);
   write_run(dir.str(), "nddr-s0", 0.55, 60, 20);  // +10% miou; the angle is not listed
   const auto spec =
@@ -115,7 +115,7 @@ TEST(Summary, DeltaMUsesOnlyTheListedMetrics) {
 }
 
 TEST(Summary, InvalidRunsAreLeftOutAndNamed) {
-  testing::TempDir dir("invalid");
+  testing::TempDir dir("nddr_experiment_invalid_");
   write_run(dir.str(), "single-s0", 0.5, 30, 10);
   write_run(dir.str(), "nddr-s0", 0.55, 27, 20);
   write_run(dir.str(), "nddr-s1", 0.99, 1, 20);
@@ -135,7 +135,7 @@ TEST(Summary, InvalidRunsAreLeftOutAndNamed) {
 }
 
 TEST(Summary, TablesAndReportFiles) {
-  testing::TempDir dir("report");
+  testing::TempDir dir("nddr_experiment_report_");
   write_run(dir.str(), "single-s0", 0.5, 30, 10);
   write_run(dir.str(), "nddr-s0", 0.55, 27, 20);
   write_run(dir.str(), "bn-on-s0", 0.6, 30, 1);
@@ -174,7 +174,7 @@ TEST(Summary, TablesAndReportFiles) {
 }
 
 TEST(Summary, LossCurveIsTheMeanOverRuns) {
-  testing::TempDir dir("curve");
+  testing::TempDir dir("nddr_experiment_curve_");
   write_run(dir.str(), "a", 0.5, 30, 4);
   write_run(dir.str(), "b", 0.5, 30, 8);
   const auto curve = mean_loss_curve({dir.str() + "/a", dir.str() + "/b"});

@@ -5,8 +5,8 @@
 #include <filesystem>
 #include <stdexcept>
 
-#include "io/temp_dir.h"
 #include "nddr/util/error.h"
+#include "support/temp_dir.h"
 
 namespace nddr {
 namespace {

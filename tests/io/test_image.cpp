@@ -10,8 +10,8 @@
 // jpeglib.h needs FILE declared before it.
 #include <jpeglib.h>
 
-#include "io/temp_dir.h"
 #include "nddr/util/error.h"
+#include "support/temp_dir.h"
 
 // The JPEG fixture is encoded with stb's writer, compiled privately here.
 #define STB_IMAGE_WRITE_STATIC

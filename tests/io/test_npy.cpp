@@ -4,8 +4,8 @@
 
 #include <cstring>
 
-#include "io/temp_dir.h"
 #include "nddr/util/error.h"
+#include "support/temp_dir.h"
 
 namespace nddr {
 namespace {

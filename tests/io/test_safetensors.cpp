@@ -2,8 +2,8 @@
 
 #include <gtest/gtest.h>
 
-#include "io/temp_dir.h"
 #include "nddr/util/error.h"
+#include "support/temp_dir.h"
 
 namespace nddr {
 namespace {

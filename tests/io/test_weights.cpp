@@ -2,9 +2,9 @@
 
 #include <gtest/gtest.h>
 
-#include "io/temp_dir.h"
 #include "nddr/io/safetensors.h"
 #include "nddr/util/error.h"
+#include "support/temp_dir.h"
 
 namespace nddr {
 namespace {

@@ -5,8 +5,8 @@
 #include <cmath>
 #include <filesystem>
 
-#include "layers/gradient_check.h"
 #include "nddr/util/error.h"
+#include "support/gradient_check.h"
 
 namespace nddr {
 namespace {

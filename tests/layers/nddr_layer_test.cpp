@@ -6,8 +6,8 @@
 #include <filesystem>
 #include <set>
 
-#include "layers/gradient_check.h"
 #include "nddr/util/error.h"
+#include "support/gradient_check.h"
 
 namespace nddr {
 namespace {

@@ -4,8 +4,8 @@
 
 #include <filesystem>
 
-#include "layers/gradient_check.h"
 #include "nddr/util/error.h"
+#include "support/gradient_check.h"
 
 namespace nddr {
 namespace {

@@ -18,14 +18,13 @@ inline TaskSpec task(const std::string& name, TaskKind kind, int64_t channels) {
 
 /// The paper's pair: 40-class segmentation and surface normals.
 inline std::vector<TaskSpec> paper_tasks() {
-  return {task("seg", TaskKind::kSegmentation, 40), task("normals", TaskKind::kNormals, 3)};
+  return {task("seg", "segmentation", 40), task("normals", "normals", 3)};
 }
 
 /// Four kinds, so K=2 and K=3 subsets mix dense and classification tasks.
 inline std::vector<TaskSpec> mixed_tasks(size_t count) {
-  std::vector<TaskSpec> all = {
-      task("seg", TaskKind::kSegmentation, 5), task("cls", TaskKind::kClassification, 4),
-      task("depth", TaskKind::kDepth, 1), task("normals", TaskKind::kNormals, 3)};
+  std::vector<TaskSpec> all = {task("seg", "segmentation", 5), task("cls", "classification", 4),
+                               task("depth", "depth", 1), task("normals", "normals", 3)};
   all.resize(count);
   return all;
 }

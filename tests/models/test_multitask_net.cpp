@@ -361,11 +361,6 @@ TEST(MultiTaskNet, ErrorsNameTheBadValue) {
   EXPECT_TRUE(contains(expect_error(backbone), "unknown backbone 'vgg'"));
 }
 
-TEST(MultiTaskNet, FusionMethodsListed) {
-  EXPECT_EQ(fusion_methods(), (std::vector<std::string>{"single", "split", "cross_stitch", "nddr",
-                                                        "nddr_shortcut", "sluice"}));
-}
-
 TEST(UpsampleTo, BilinearHalfPixel) {
   auto logits = torch::tensor({0.0, 1.0}).view({1, 1, 1, 2});
   auto up = upsample_to(logits, 1, 4);

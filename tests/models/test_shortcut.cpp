@@ -4,9 +4,9 @@
 #include <set>
 #include <string>
 
-#include "layers/gradient_check.h"
 #include "nddr/models/shortcut.h"
 #include "nddr/util/error.h"
+#include "support/gradient_check.h"
 
 namespace nddr {
 namespace {

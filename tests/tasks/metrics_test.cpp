@@ -18,7 +18,7 @@ torch::Tensor logits_for(const torch::Tensor& predicted, int64_t classes) {
 }
 
 TEST(SegmentationMetric, PooledConfusionMiouAndPixelAccuracy) {
-  TaskSpec task{"seg", TaskKind::kSegmentation, 4, 1.0};
+  TaskSpec task{"seg", "segmentation", 4, 1.0};
   auto metric = make_metric(task);
   // Batch 1: (gt, pred) = (0,0) (0,1) (1,1) and an ignored pixel predicted 2.
   metric->add(logits_for(torch::tensor({0, 1, 1, 2}).view({1, 2, 2}), 4),
@@ -48,7 +48,7 @@ TEST(SegmentationMetric, PooledConfusionMiouAndPixelAccuracy) {
 }
 
 TEST(SegmentationMetric, BadLabelIsAnErrorNamingTheTask) {
-  auto metric = make_metric({"parts", TaskKind::kSegmentation, 3, 1.0});
+  auto metric = make_metric({"parts", "segmentation", 3, 1.0});
   try {
     metric->add(torch::zeros({1, 3, 1, 2}), torch::tensor({1, 7}).view({1, 1, 2}));
     FAIL() << "no error";
@@ -74,7 +74,7 @@ torch::Tensor normals_row(const std::vector<std::vector<double>>& pixels) {
 }
 
 TEST(NormalsMetric, AnglesPooledOverValidPixels) {
-  auto metric = make_metric({"normals", TaskKind::kNormals, 3, 1.0});
+  auto metric = make_metric({"normals", "normals", 3, 1.0});
   const std::vector<double> up = {0, 0, 1};
   // Batch 1: 0, 90 degrees and a pixel whose target is the zero vector.
   metric->add(normals_row({at_angle(0, 2), at_angle(90, 0.5), at_angle(33, 1)}),
@@ -99,7 +99,7 @@ TEST(NormalsMetric, AnglesPooledOverValidPixels) {
 }
 
 TEST(NormalsMetric, NanPredictionsNeverScoreWell) {
-  auto metric = make_metric({"normals", TaskKind::kNormals, 3, 1.0});
+  auto metric = make_metric({"normals", "normals", 3, 1.0});
   const std::vector<double> up = {0, 0, 1};
   const double nan = std::nan("");
   metric->add(normals_row({{nan, nan, nan}, {nan, nan, nan}, at_angle(0, 1)}),
@@ -114,7 +114,7 @@ TEST(NormalsMetric, MedianOfManyPixelsWithinOneBin) {
   torch::manual_seed(4);
   auto predicted = torch::randn({3, 3, 17, 19}, kDouble);
   auto truth = torch::randn({3, 3, 17, 19}, kDouble);
-  auto metric = make_metric({"normals", TaskKind::kNormals, 3, 1.0});
+  auto metric = make_metric({"normals", "normals", 3, 1.0});
   metric->add(predicted.slice(0, 0, 2), truth.slice(0, 0, 2));
   metric->add(predicted.slice(0, 2), truth.slice(0, 2));
   auto cosine = (predicted * truth).sum(1) / (predicted.norm(2, 1) * truth.norm(2, 1));
@@ -126,7 +126,7 @@ TEST(NormalsMetric, MedianOfManyPixelsWithinOneBin) {
 }
 
 TEST(DepthMetric, ErrorsPooledOverPositiveGroundTruth) {
-  auto metric = make_metric({"depth", TaskKind::kDepth, 1, 1.0});
+  auto metric = make_metric({"depth", "depth", 1, 1.0});
   metric->add(torch::tensor({1.0, 2.5, 0.5}, kDouble).view({1, 1, 1, 3}),
               torch::tensor({1.5, 2.0, 0.0}, kDouble).view({1, 1, 1, 3}));
   metric->add(torch::tensor({4.0, -1.0, 2.4}, kDouble).view({1, 1, 1, 3}),
@@ -143,7 +143,7 @@ TEST(DepthMetric, ErrorsPooledOverPositiveGroundTruth) {
 }
 
 TEST(ClassificationMetric, AccuracyIgnoringMinusOne) {
-  auto metric = make_metric({"class", TaskKind::kClassification, 3, 1.0});
+  auto metric = make_metric({"class", "classification", 3, 1.0});
   auto output = torch::tensor({{2.0, 0.0, 1.0}, {0.0, 3.0, 1.0}, {0.0, 0.0, 5.0}, {1.0, 2.0, 0.0}});
   metric->add(output, torch::tensor({0, 2, -1, 1}));
   // Predictions 0, 1, 2, 1 against 0, 2, (ignored), 1: 2 of 3 right.
@@ -153,10 +153,10 @@ TEST(ClassificationMetric, AccuracyIgnoringMinusOne) {
 }
 
 TEST(Metrics, NothingValidIsNaN) {
-  auto depth = make_metric({"depth", TaskKind::kDepth, 1, 1.0});
+  auto depth = make_metric({"depth", "depth", 1, 1.0});
   depth->add(torch::ones({1, 1, 2, 2}), torch::zeros({1, 1, 2, 2}));
   EXPECT_TRUE(std::isnan(depth->compute().at("abs_err")));
-  auto normals = make_metric({"normals", TaskKind::kNormals, 3, 1.0});
+  auto normals = make_metric({"normals", "normals", 3, 1.0});
   EXPECT_TRUE(std::isnan(normals->compute().at("median")));
 }
 

@@ -3,8 +3,8 @@
 
 #include <filesystem>
 
-#include "io/temp_dir.h"
 #include "nddr/tensorboard/event_writer.h"
+#include "support/temp_dir.h"
 #include "tensorboard_reader.h"
 
 namespace nddr::tensorboard {

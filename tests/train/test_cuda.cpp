@@ -10,6 +10,7 @@
 #include "nddr/train/evaluator.h"
 #include "nddr/train/execution.h"
 #include "nddr/train/trainer.h"
+#include "train/train_helpers.h"
 
 namespace nddr {
 namespace {
@@ -23,24 +24,15 @@ namespace fs = std::filesystem;
 
 const ExecutionOptions kCuda = ExecutionOptions().device(torch::Device(torch::kCUDA, 0));
 
+// "single" keeps one task, "split" shares two stages.
 NetworkOptions tiny_network(const std::string& fusion) {
-  NetworkOptions options;
-  options.backbone.width = 1.0 / 16;
-  options.tasks = {{"seg", TaskKind::kSegmentation, 6, 1.0},
-                   {"normals", TaskKind::kNormals, 3, 5.0}};
-  options.fusion.method = fusion;
+  NetworkOptions options = testing::tiny_network(fusion);
   if (fusion == "single") options.tasks.resize(1);
   if (fusion == "split") options.fusion.split_stage = 2;
-  options.head_hidden = 16;
-  options.head_dilation = 2;
-  options.head_dropout = 0.0;
   return options;
 }
 
-std::shared_ptr<const Dataset> scenes(int64_t count) {
-  return std::make_shared<SyntheticScenes>(
-      SyntheticScenesOptions().height(32).width(32).count(count).seed(9));
-}
+std::shared_ptr<const Dataset> scenes(int64_t count) { return testing::tiny_scenes(count, 9); }
 
 // TF32 (on by default for cuDNN convolutions) rounds to 10 mantissa bits;
 // the fp32 comparisons below need true fp32.
@@ -97,11 +89,7 @@ TEST(Cuda, EvalMetricsAgreeWithCpu) {
   }
 }
 
-fs::path fresh_dir(const std::string& name) {
-  const fs::path dir = fs::temp_directory_path() / ("nddr_cuda_" + name);
-  fs::remove_all(dir);
-  return dir;
-}
+using testing::fresh_dir;
 
 // Trains 3 steps on `from`, checkpoints, resumes on `to`: the resumed weights
 // equal the saved ones and the run continues there.

@@ -10,21 +10,12 @@
 #include "nddr/train/run.h"
 #include "nddr/train/trainer.h"
 #include "nddr/util/error.h"
+#include "train/train_helpers.h"
 
 namespace nddr {
 namespace {
 
-NetworkOptions tiny_network(const std::string& fusion) {
-  NetworkOptions options;
-  options.backbone.width = 1.0 / 16;
-  options.tasks = {{"seg", TaskKind::kSegmentation, 6, 1.0},
-                   {"normals", TaskKind::kNormals, 3, 5.0}};
-  options.fusion.method = fusion;
-  options.head_hidden = 16;
-  options.head_dilation = 2;
-  options.head_dropout = 0.0;
-  return options;
-}
+using testing::tiny_network;
 
 // The message of the Error `body` throws ("" when it throws none).
 template <typename Body>

@@ -8,9 +8,13 @@
 #include "nddr/train/loss_scaler.h"
 #include "nddr/train/trainer.h"
 #include "nddr/util/error.h"
+#include "train/train_helpers.h"
 
 namespace nddr {
 namespace {
+
+using testing::fresh_dir;
+using testing::tiny_network;
 
 namespace fs = std::filesystem;
 
@@ -71,24 +75,6 @@ TEST(LossScaler, StepUnscalesExactlyOrSkipsOnInfAndNan) {
   }
 }
 
-NetworkOptions tiny_network() {
-  NetworkOptions options;
-  options.backbone.width = 1.0 / 16;
-  options.tasks = {{"seg", TaskKind::kSegmentation, 6, 1.0},
-                   {"normals", TaskKind::kNormals, 3, 5.0}};
-  options.fusion.method = "nddr";
-  options.head_hidden = 16;
-  options.head_dilation = 2;
-  options.head_dropout = 0.0;
-  return options;
-}
-
-fs::path fresh_dir(const std::string& name) {
-  const fs::path dir = fs::temp_directory_path() / ("nddr_scaler_" + name);
-  fs::remove_all(dir);
-  return dir;
-}
-
 struct Recorder : TrainObserver {
   void on_step(const StepReport& report) override { reports.push_back(report); }
   std::vector<StepReport> reports;
@@ -115,11 +101,11 @@ TEST(LossScaler, TrainerSkipsOverflowsAndResumesExactly) {
         .loss_scaler(LossScalerOptions().init_scale(1e38).growth_interval(2));
   };
   torch::manual_seed(21);
-  MultiTaskNet uninterrupted(tiny_network());
+  MultiTaskNet uninterrupted(tiny_network("nddr"));
   torch::manual_seed(21);
-  MultiTaskNet interrupted(tiny_network());
+  MultiTaskNet interrupted(tiny_network("nddr"));
   torch::manual_seed(22);
-  MultiTaskNet resumed(tiny_network());
+  MultiTaskNet resumed(tiny_network("nddr"));
 
   Recorder full_run;
   Trainer full(uninterrupted, data, loader, options(fresh_dir("full")));
@@ -158,7 +144,7 @@ TEST(LossScaler, SkippedStepLeavesTheWeights) {
   const auto data = std::make_shared<SyntheticScenes>(
       SyntheticScenesOptions().height(32).width(32).count(2).seed(4));
   torch::manual_seed(5);
-  MultiTaskNet net(tiny_network());
+  MultiTaskNet net(tiny_network("nddr"));
   Trainer trainer(
       net, data, TrainLoaderOptions().batch_size(2),
       TrainOptions().steps(2).loss_scaling(true).loss_scaler(LossScalerOptions().init_scale(1e38)));

@@ -12,8 +12,7 @@ namespace {
 MultiTaskNet tiny_nddr_net() {
   NetworkOptions options;
   options.backbone.width = 1.0 / 16;
-  options.tasks = {{"seg", TaskKind::kSegmentation, 5, 1.0},
-                   {"normals", TaskKind::kNormals, 3, 20}};
+  options.tasks = {{"seg", "segmentation", 5, 1.0}, {"normals", "normals", 3, 20}};
   options.fusion.method = "nddr";
   options.head_hidden = 16;
   return MultiTaskNet(options);

@@ -20,6 +20,7 @@
 #include "nddr/train/trainer.h"
 #include "nddr/util/error.h"
 #include "nddr/util/run_lock.h"
+#include "train/train_helpers.h"
 
 namespace nddr {
 namespace {
@@ -27,21 +28,13 @@ namespace {
 namespace fs = std::filesystem;
 
 NetworkOptions tiny_network() {
-  NetworkOptions options;
-  options.backbone.width = 1.0 / 16;
-  options.tasks = {{"seg", TaskKind::kSegmentation, 6, 1.0},
-                   {"normals", TaskKind::kNormals, 3, 1.0}};
-  options.fusion.method = "nddr";
+  NetworkOptions options = testing::tiny_network("nddr");
+  options.tasks[1].loss_weight = 1.0;
   options.head_hidden = 8;
-  options.head_dilation = 2;
-  options.head_dropout = 0.0;
   return options;
 }
 
-std::shared_ptr<const Dataset> scenes() {
-  return std::make_shared<SyntheticScenes>(
-      SyntheticScenesOptions().height(16).width(16).count(8).seed(4));
-}
+std::shared_ptr<const Dataset> scenes() { return testing::tiny_scenes(8, 4, /*side=*/16); }
 
 TrainOptions options_for(const fs::path& dir, int64_t steps, double lr) {
   return TrainOptions()
@@ -54,8 +47,7 @@ TrainOptions options_for(const fs::path& dir, int64_t steps, double lr) {
 }
 
 fs::path fresh_dir(const std::string& name) {
-  const fs::path dir = fs::temp_directory_path() / ("nddr_reliability_" + name);
-  fs::remove_all(dir);
+  const fs::path dir = testing::fresh_dir(name);
   fs::create_directories(dir);
   return dir;
 }

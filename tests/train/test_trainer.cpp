@@ -7,28 +7,16 @@
 #include "nddr/train/checkpoint.h"
 #include "nddr/train/trainer.h"
 #include "nddr/util/error.h"
+#include "train/train_helpers.h"
 
 namespace nddr {
 namespace {
 
+using testing::fresh_dir;
+using testing::tiny_network;
+using testing::tiny_scenes;
+
 namespace fs = std::filesystem;
-
-NetworkOptions small_network(const std::string& fusion) {
-  NetworkOptions options;
-  options.backbone.width = 1.0 / 16;
-  options.tasks = {{"seg", TaskKind::kSegmentation, 6, 1.0},
-                   {"normals", TaskKind::kNormals, 3, 5.0}};
-  options.fusion.method = fusion;
-  options.head_hidden = 16;
-  options.head_dilation = 2;
-  options.head_dropout = 0.0;
-  return options;
-}
-
-std::shared_ptr<const Dataset> small_scenes(int64_t count, uint64_t seed) {
-  return std::make_shared<SyntheticScenes>(
-      SyntheticScenesOptions().height(32).width(32).count(count).seed(seed));
-}
 
 TrainOptions options_for(const std::string& run_dir, int64_t steps) {
   return TrainOptions()
@@ -45,19 +33,11 @@ struct LossRecorder : TrainObserver {
   std::vector<double> losses;
 };
 
-// Per test: ctest runs the tests of this file in parallel processes.
-fs::path fresh_dir(const std::string& name) {
-  const std::string test = ::testing::UnitTest::GetInstance()->current_test_info()->name();
-  const fs::path dir = fs::temp_directory_path() / ("nddr_trainer_" + test + "_" + name);
-  fs::remove_all(dir);
-  return dir;
-}
-
 TEST(Trainer, LossFallsOnSyntheticScenes) {
   torch::manual_seed(1);
   // A small fixed set the network can fit: the loss must fall well below its start.
-  const auto data = small_scenes(8, 3);
-  Trainer trainer(MultiTaskNet(small_network("nddr")), data,
+  const auto data = tiny_scenes(8, 3);
+  Trainer trainer(MultiTaskNet(tiny_network("nddr")), data,
                   TrainLoaderOptions().batch_size(8).workers(1),
                   options_for("", 40).optimizer(OptimizerOptions().lr(0.003)));
   LossRecorder recorder;
@@ -75,17 +55,17 @@ TEST(Trainer, LossFallsOnSyntheticScenes) {
 // weights, BN statistics and (for every optimizer) the optimizer state must
 // end bit-identical.
 void expect_bit_exact_resume(const std::function<TrainOptions(TrainOptions)>& configure) {
-  const auto data = small_scenes(24, 5);
+  const auto data = tiny_scenes(24, 5);
   const auto loader = TrainLoaderOptions().batch_size(4).workers(2);
   const int64_t steps = 8;
   auto options_of = [&](const std::string& dir) { return configure(options_for(dir, steps)); };
 
   torch::manual_seed(11);
-  MultiTaskNet uninterrupted(small_network("nddr"));
+  MultiTaskNet uninterrupted(tiny_network("nddr"));
   torch::manual_seed(11);
-  MultiTaskNet interrupted(small_network("nddr"));
+  MultiTaskNet interrupted(tiny_network("nddr"));
   torch::manual_seed(12);
-  MultiTaskNet resumed(small_network("nddr"));  // different init: all must come from the file
+  MultiTaskNet resumed(tiny_network("nddr"));  // different init: all must come from the file
 
   TrainObserver quiet;
   Trainer full(uninterrupted, data, loader, options_of(fresh_dir("full").string()));
@@ -115,7 +95,7 @@ void expect_bit_exact_resume(const std::function<TrainOptions(TrainOptions)>& co
   const Batch batch =
       TrainLoader(
           data,
-          TrainLoaderOptions(loader).tasks(small_network("nddr").tasks).seed(7).start_step(steps))
+          TrainLoaderOptions(loader).tasks(tiny_network("nddr").tasks).seed(7).start_step(steps))
           .next();
   full.train_step(batch, steps - 1);
   second_half.train_step(batch, steps - 1);
@@ -159,12 +139,12 @@ TEST(Trainer, ResumeIsBitExactWithAGradientMethod) {
 }
 
 TEST(Trainer, RepresentationModeNeedsSplitAndTrainsThere) {
-  const auto data = small_scenes(8, 3);
+  const auto data = tiny_scenes(8, 3);
   const WeightingSpec mgda_ub{"mgda", {{"mode", "representation"}}};
-  EXPECT_THROW(Trainer(MultiTaskNet(small_network("nddr")), data,
-                       TrainLoaderOptions().batch_size(4), options_for("", 2).weighting(mgda_ub)),
+  EXPECT_THROW(Trainer(MultiTaskNet(tiny_network("nddr")), data, TrainLoaderOptions().batch_size(4),
+                       options_for("", 2).weighting(mgda_ub)),
                Error);
-  auto options = small_network("split");
+  auto options = tiny_network("split");
   options.fusion.split_stage = 3;
   Trainer trainer(MultiTaskNet(options), data, TrainLoaderOptions().batch_size(4),
                   options_for("", 2).weighting(mgda_ub));
@@ -176,8 +156,8 @@ TEST(Trainer, RepresentationModeNeedsSplitAndTrainsThere) {
 }
 
 TEST(Trainer, UncertaintyLogVariancesAreTrained) {
-  const auto data = small_scenes(8, 3);
-  Trainer trainer(MultiTaskNet(small_network("nddr")), data, TrainLoaderOptions().batch_size(4),
+  const auto data = tiny_scenes(8, 3);
+  Trainer trainer(MultiTaskNet(tiny_network("nddr")), data, TrainLoaderOptions().batch_size(4),
                   options_for("", 3).weighting({"uncertainty", {}}));
   EXPECT_EQ(trainer.groups().back().owner, "weighting");
   TrainObserver quiet;
@@ -187,13 +167,13 @@ TEST(Trainer, UncertaintyLogVariancesAreTrained) {
 }
 
 TEST(Trainer, CheckpointOfAnotherNetworkIsAClearError) {
-  const auto data = small_scenes(8, 5);
+  const auto data = tiny_scenes(8, 5);
   const fs::path dir = fresh_dir("mismatch");
   TrainObserver quiet;
-  Trainer nddr_run(MultiTaskNet(small_network("nddr")), data, TrainLoaderOptions().batch_size(2),
+  Trainer nddr_run(MultiTaskNet(tiny_network("nddr")), data, TrainLoaderOptions().batch_size(2),
                    options_for(dir.string(), 1));
   nddr_run.run(quiet);
-  Trainer other(MultiTaskNet(small_network("cross_stitch")), data,
+  Trainer other(MultiTaskNet(tiny_network("cross_stitch")), data,
                 TrainLoaderOptions().batch_size(2), options_for("", 1));
   try {
     other.resume_from((dir / "checkpoint.pt").string());

@@ -8,20 +8,16 @@
 #include "nddr/models/multitask_net.h"
 #include "nddr/util/error.h"
 #include "nddr/weighting/backward.h"
+#include "train/train_helpers.h"
 
 namespace nddr {
 namespace {
 
 NetworkOptions tiny(const std::string& fusion) {
-  NetworkOptions options;
-  options.backbone.width = 1.0 / 16;
+  NetworkOptions options = testing::tiny_network(fusion);
   options.backbone.output_stride = 4;
-  options.tasks = {{"seg", TaskKind::kSegmentation, 4, 1.0},
-                   {"normals", TaskKind::kNormals, 3, 1.0}};
-  options.fusion.method = fusion;
+  options.tasks = {{"seg", "segmentation", 4, 1.0}, {"normals", "normals", 3, 1.0}};
   options.head_hidden = 8;
-  options.head_dilation = 2;
-  options.head_dropout = 0.0;
   return options;
 }
 

@@ -1,7 +1,8 @@
 #pragma once
 // Datasets yield one image and one target per task. Images are float RGB
-// [3,H,W] in [0,1]; targets follow TaskKind's layout (see tasks/task.h). A
-// sample may lack a task's target: the loss and metrics then skip it.
+// [3,H,W] in [0,1]; targets follow their kind's layout (TaskKindTraits in
+// tasks/task_kind.h). A sample may lack a task's target: the loss and metrics
+// then skip it.
 
 #include <torch/torch.h>
 

@@ -15,7 +15,8 @@
 
 namespace nddr {
 
-/// How the task columns interact.
+/// How the task columns interact: `method` names an entry of the fusion-method
+/// registry (nddr/models/fusion_method.h); the built-in ones are
 ///  - "single":        one independent column + head per task (no sharing)
 ///  - "split":         one shared column for stages [0, split_stage), then one
 ///                     column per task; split_stage == num_stages shares every
@@ -117,7 +118,7 @@ TORCH_MODULE(MultiTaskNet);
 /// Bilinear upsampling of dense logits to the input size (align_corners=false).
 torch::Tensor upsample_to(const torch::Tensor& logits, int64_t height, int64_t width);
 
-/// Names of the fusion methods the builder knows.
+/// Names of the registered fusion methods (fusion_method_registry()), sorted.
 std::vector<std::string> fusion_methods();
 
 }  // namespace nddr

@@ -33,13 +33,14 @@ LossTerms task_loss_terms(const TaskSpec& task, const torch::Tensor& output,
                           const torch::Tensor& target);
 
 /// Resizes a dense target to (height, width) with nearest-neighbour sampling,
-/// as the reference does to bring labels to the logits' size.
+/// as the reference does to bring labels to the logits' size (and as the
+/// scale augmentation resizes targets).
 /// The convention is exactly torch's interpolate(mode=nearest): output index i
 /// reads input index min(floor(i * in / out), in - 1), the ratio in float32,
 /// top-left aligned with no half-pixel offset. Works on [H,W], [C,H,W] and
 /// [N,C,H,W] (the last two dimensions are resized), any dtype, values copied
 /// unchanged. Classification targets are returned as they are.
-torch::Tensor resize_target_nearest(const torch::Tensor& target, TaskKind kind, int64_t height,
-                                    int64_t width);
+torch::Tensor resize_target_nearest(const torch::Tensor& target, const TaskKind& kind,
+                                    int64_t height, int64_t width);
 
 }  // namespace nddr

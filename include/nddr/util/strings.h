@@ -23,6 +23,10 @@ std::string join(const std::vector<std::string>& parts, const std::string& separ
 /// Splits on a single character; empty fields are kept.
 std::vector<std::string> split(const std::string& text, char separator);
 
+/// Whether `text` begins with `prefix` / ends with `suffix`.
+bool starts_with(const std::string& text, const std::string& prefix);
+bool ends_with(const std::string& text, const std::string& suffix);
+
 /// The value of a small plain decimal count, "0" to "99999" (digits only: no
 /// sign, space, point or exponent), else nullopt. For counts read from
 /// command-line text, where std::stoi would accept "2abc" or " -1".

@@ -1,19 +1,24 @@
 #pragma once
-// A fresh directory per test, removed with everything in it afterwards.
+// The tests' one temporary directory: fresh per object (mkdtemp, so parallel
+// test processes never share one), removed with everything in it afterwards;
+// and whole-file reads and writes.
 
 #include <stdlib.h>
 
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <sstream>
+#include <stdexcept>
 #include <string>
 
 namespace nddr::testing {
 
 class TempDir {
  public:
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "nddr_io_XXXXXX").string();
+  /// A directory under the system's temp folder named `<prefix>XXXXXX`.
+  explicit TempDir(const std::string& prefix = "nddr_test_") {
+    std::string pattern = (std::filesystem::temp_directory_path() / (prefix + "XXXXXX")).string();
     if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
     path_ = pattern;
   }
@@ -24,8 +29,9 @@ class TempDir {
   TempDir(const TempDir&) = delete;
   TempDir& operator=(const TempDir&) = delete;
 
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
   const std::filesystem::path& path() const { return path_; }
+  std::string str() const { return path_.string(); }
+  std::string file(const std::string& name) const { return (path_ / name).string(); }
 
   /// Number of entries in the directory (to spot leftover temporary files).
   size_t entries() const {
@@ -42,9 +48,16 @@ inline void write_bytes(const std::string& path, const std::string& bytes) {
   out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
 }
 
-inline std::string read_bytes(const std::string& path) {
+inline std::string read_bytes(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
   return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+inline std::string read_text(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
 }
 
 }  // namespace nddr::testing
