@@ -15,11 +15,11 @@ targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=(config manifest safetensors npy image checkpoint)
 build=${NDDR_FUZZ_BUILD_DIR:-build-fuzz}
 
-if [ ! -f "$build/build.ninja" ]; then
-  cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    -DCMAKE_CXX_COMPILER=clang++-14 -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g" \
-    -DNDDR_BUILD_TESTS=OFF -DNDDR_BUILD_BENCH=OFF -DNDDR_BUILD_FUZZERS=ON >/dev/null
-fi
+# NDEBUG as LibTorch was built (scripts/check_sanitizers.sh says why).
+# Configured on every run, so an older build dir picks up current flags.
+cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DCMAKE_CXX_COMPILER=clang++-14 -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g -DNDEBUG" \
+  -DNDDR_BUILD_TESTS=OFF -DNDDR_BUILD_BENCH=OFF -DNDDR_BUILD_FUZZERS=ON >/dev/null
 nice cmake --build "$build" --target fuzzers
 
 corpus=$build/corpus

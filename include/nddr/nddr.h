@@ -56,6 +56,7 @@
 #include "nddr/tasks/visualize.h"
 #include "nddr/tensorboard/event_writer.h"
 #include "nddr/tensorboard/record.h"
+#include "nddr/train/batch_memory.h"
 #include "nddr/train/checkpoint.h"
 #include "nddr/train/distributed.h"
 #include "nddr/train/divergence.h"
