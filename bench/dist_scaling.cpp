@@ -5,8 +5,8 @@
 // the time a blocking all-reduce of all gradients takes, and the part of it
 // the backward pass did not hide (exposed), from which the overlap follows.
 //
-//   build/bench/dist_scaling -c configs/nyuv2-vgg16-nddr.yaml --nproc 2 --batch 1 \
-//       --height 161 --width 161 threads=1
+//   build/bench/dist_scaling -c configs/nyuv2-vgg16-nddr.yaml --nproc 2 --batch 1
+//       --height 161 --width 161 threads=1     (one command line)
 //
 // scripts/bench_dist.sh runs it for 1 and 2 processes and reports the scaling
 // efficiency, images/s(N) / (N x images/s(1)).
