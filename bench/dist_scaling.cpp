@@ -6,7 +6,7 @@
 // the backward pass did not hide (exposed), from which the overlap follows.
 //
 //   build/bench/dist_scaling -c configs/nyuv2-vgg16-nddr.yaml --nproc 2 --batch 1
-//       --height 161 --width 161 threads=1   (one command line)
+//       --height 161 --width 161 threads=1     (one command line)
 //
 // scripts/bench_dist.sh runs it for 1 and 2 processes and reports the scaling
 // efficiency, images/s(N) / (N x images/s(1)).
@@ -23,7 +23,6 @@
 #include "nddr/dist/run_group.h"
 #include "nddr/dist/spawn.h"
 #include "nddr/layers/batch_norm.h"
-#include "nddr/tasks/task_kind.h"
 #include "nddr/train/run.h"
 #include "nddr/util/error.h"
 #include "nddr/util/strings.h"
@@ -103,7 +102,21 @@ nddr::Batch random_batch(const std::vector<nddr::TaskSpec>& tasks, const Argumen
   nddr::Batch batch;
   batch.images = torch::randn({n, 3, h, w});
   for (const auto& task : tasks) {
-    batch.targets[task.name] = task.kind->random_targets(task, n, h, w);
+    switch (task.kind) {
+      case nddr::TaskKind::kSegmentation:
+        batch.targets[task.name] = torch::randint(task.channels, {n, h, w}, torch::kLong);
+        break;
+      case nddr::TaskKind::kNormals:
+        batch.targets[task.name] = torch::nn::functional::normalize(
+            torch::randn({n, 3, h, w}), torch::nn::functional::NormalizeFuncOptions().dim(1));
+        break;
+      case nddr::TaskKind::kDepth:
+        batch.targets[task.name] = torch::rand({n, 1, h, w}) * 9 + 1;
+        break;
+      case nddr::TaskKind::kClassification:
+        batch.targets[task.name] = torch::randint(task.channels, {n}, torch::kLong);
+        break;
+    }
   }
   return batch;
 }
