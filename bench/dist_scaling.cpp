@@ -23,6 +23,7 @@
 #include "nddr/dist/run_group.h"
 #include "nddr/dist/spawn.h"
 #include "nddr/layers/batch_norm.h"
+#include "nddr/tasks/task_kind.h"
 #include "nddr/train/run.h"
 #include "nddr/util/error.h"
 #include "nddr/util/strings.h"
@@ -102,21 +103,7 @@ nddr::Batch random_batch(const std::vector<nddr::TaskSpec>& tasks, const Argumen
   nddr::Batch batch;
   batch.images = torch::randn({n, 3, h, w});
   for (const auto& task : tasks) {
-    switch (task.kind) {
-      case nddr::TaskKind::kSegmentation:
-        batch.targets[task.name] = torch::randint(task.channels, {n, h, w}, torch::kLong);
-        break;
-      case nddr::TaskKind::kNormals:
-        batch.targets[task.name] = torch::nn::functional::normalize(
-            torch::randn({n, 3, h, w}), torch::nn::functional::NormalizeFuncOptions().dim(1));
-        break;
-      case nddr::TaskKind::kDepth:
-        batch.targets[task.name] = torch::rand({n, 1, h, w}) * 9 + 1;
-        break;
-      case nddr::TaskKind::kClassification:
-        batch.targets[task.name] = torch::randint(task.channels, {n}, torch::kLong);
-        break;
-    }
+    batch.targets[task.name] = task.kind->random_targets(task, n, h, w);
   }
   return batch;
 }

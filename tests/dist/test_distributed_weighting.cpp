@@ -32,9 +32,8 @@ std::ostream& operator<<(std::ostream& out, const Case& c) { return out << c.lab
 NetworkOptions small_network(const std::string& fusion) {
   NetworkOptions options;
   options.backbone.width = 1.0 / 16;
-  options.tasks = {{"seg", TaskKind::kSegmentation, 4, 1.0},
-                   {"normals", TaskKind::kNormals, 3, 5.0},
-                   {"depth", TaskKind::kDepth, 1, 1.0}};
+  options.tasks = {
+      {"seg", "segmentation", 4, 1.0}, {"normals", "normals", 3, 5.0}, {"depth", "depth", 1, 1.0}};
   options.fusion.method = fusion;
   if (fusion == "split") options.fusion.split_stage = 3;
   options.head_hidden = 16;
