@@ -1,8 +1,5 @@
 #include "gradient_buckets.h"
 
-#include <torch/csrc/autograd/function_hook.h>
-#include <torch/csrc/autograd/variable.h>
-
 #include "nddr/util/error.h"
 
 namespace nddr::dist {
@@ -10,21 +7,6 @@ namespace nddr::dist {
 namespace {
 
 constexpr double kFirstBucketBytes = 1024.0 * 1024.0;
-
-// Runs after a parameter's AccumulateGrad: its .grad holds this step's gradient.
-class GradientReady : public torch::autograd::FunctionPostHook {
- public:
-  explicit GradientReady(std::function<void()> ready) : ready_(std::move(ready)) {}
-  torch::autograd::variable_list operator()(
-      const torch::autograd::variable_list& outputs,
-      const torch::autograd::variable_list& /*inputs*/) override {
-    ready_();
-    return outputs;
-  }
-
- private:
-  std::function<void()> ready_;
-};
 
 bool same_kind(const torch::Tensor& a, const torch::Tensor& b) {
   return a.scalar_type() == b.scalar_type() && a.device() == b.device();
@@ -39,7 +21,6 @@ GradientBuckets::GradientBuckets(std::shared_ptr<ProcessGroup::State> state,
   bucket_of_.assign(count, 0);
   slot_of_.assign(count, 0);
   arrived_.assign(count, false);
-  views_.assign(count, torch::Tensor());
   scale_ = torch::full({}, 1.0 / static_cast<double>(state_->world_size), torch::kDouble);
   std::vector<size_t> order;
   for (size_t k = count; k-- > 0;) {
@@ -47,10 +28,9 @@ GradientBuckets::GradientBuckets(std::shared_ptr<ProcessGroup::State> state,
   }
   build_buckets(order);
   for (size_t k : order) {
-    auto accumulator = torch::autograd::impl::grad_accumulator(parameters_[k]);
-    const uintptr_t key =
-        accumulator->add_post_hook(std::make_unique<GradientReady>([this, k] { on_gradient(k); }));
-    hooks_.push_back({std::move(accumulator), key});
+    hooks_.emplace_back(k, parameters_[k].register_hook([this, k](const torch::Tensor& gradient) {
+      on_gradient(k, gradient);
+    }));
   }
 }
 
@@ -82,15 +62,6 @@ void GradientBuckets::build_buckets(const std::vector<size_t>& order) {
     }
     bucket.buffer =
         torch::zeros({numel}, parameters_[group.front()].options().requires_grad(false));
-    // Plain tensors on the buffer's storage, not autograd views: LibTorch's
-    // zero_grad detaches gradients in place, which a view refuses. The
-    // parameter's own strides keep a channels_last gradient channels_last.
-    const at::AutoDispatchBelowADInplaceOrView plain;
-    for (size_t slot = 0; slot < group.size(); ++slot) {
-      const torch::Tensor& parameter = parameters_[group[slot]];
-      views_[group[slot]] =
-          bucket.buffer.as_strided(parameter.sizes(), parameter.strides(), bucket.offsets[slot]);
-    }
     buckets_.push_back(std::move(bucket));
   }
 }
@@ -121,7 +92,7 @@ void GradientBuckets::rebuild_in_arrival_order(const std::string& what) {
 
 GradientBuckets::~GradientBuckets() {
   // The hooks capture `this`: remove them with it.
-  for (const auto& hook : hooks_) hook.accumulator->del_post_hook(hook.key);
+  for (const auto& [k, hook] : hooks_) parameters_[k].remove_hook(hook);
 }
 
 void GradientBuckets::begin() {
@@ -138,7 +109,7 @@ void GradientBuckets::begin() {
   armed_ = true;
 }
 
-void GradientBuckets::on_gradient(size_t parameter) {
+void GradientBuckets::on_gradient(size_t parameter, const torch::Tensor& gradient) {
   const std::lock_guard<std::mutex> lock(mutex_);
   if (!armed_) return;
   TORCH_CHECK(!arrived_[parameter], "gradient sync: parameter ", parameter,
@@ -146,21 +117,11 @@ void GradientBuckets::on_gradient(size_t parameter) {
   arrived_[parameter] = true;
   if (!rebuilt_) arrival_.push_back(parameter);
   Bucket& bucket = buckets_[bucket_of_[parameter]];
-  // The gradient lives in its bucket: once .grad is a view of its slot,
-  // AccumulateGrad adds into the bucket itself and nothing is copied. A new
-  // .grad (the first step, zero_grad setting gradients to none, a rebuild)
-  // is copied in once and replaced by the view.
-  torch::Tensor& grad = parameters_[parameter].mutable_grad();
-  const torch::Tensor& slot = views_[parameter];
-  if (!grad.defined() || !grad.is_same(slot)) {
-    if (grad.defined()) {
-      slot.copy_(grad);
-    } else {
-      slot.zero_();
-    }
-    grad = slot;
-  }
-  if (--bucket.pending == 0) bucket.buffer.mul_(scale_);  // the average, before the sum
+  const int64_t offset = bucket.offsets[static_cast<size_t>(slot_of_[parameter])];
+  // Averaged here, inside the backward pass, rather than after the wait.
+  auto slot = bucket.buffer.narrow(0, offset, gradient.numel()).view(gradient.sizes());
+  at::mul_out(slot, gradient, scale_);
+  --bucket.pending;
   launch_ready();
   launched_during_backward_ = static_cast<int64_t>(next_launch_);
 }
@@ -196,14 +157,21 @@ GradientSyncStats GradientBuckets::finish(int64_t step) {
         const size_t k = bucket.parameters[slot];
         if (arrived_[k]) continue;
         bucket.buffer.narrow(0, bucket.offsets[slot], parameters_[k].numel()).zero_();
-        if (bucket.pending > 0 && --bucket.pending == 0) bucket.buffer.mul_(scale_);
+        bucket.pending = 0;
       }
     }
     launch_ready();
   }
   if (!launch_error_.empty()) state_->fail(what, launch_error_);
-  // The gradients are views of the buckets: reduced in place.
-  for (auto& bucket : buckets_) state_->wait(bucket.work, what);
+  for (auto& bucket : buckets_) {
+    state_->wait(bucket.work, what);
+    for (size_t slot = 0; slot < bucket.parameters.size(); ++slot) {
+      torch::Tensor& parameter = parameters_[bucket.parameters[slot]];
+      if (!parameter.grad().defined()) continue;
+      parameter.grad().copy_(
+          bucket.buffer.narrow(0, bucket.offsets[slot], parameter.numel()).view_as(parameter));
+    }
+  }
   stats.exposed_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - backward_end).count();
   if (!rebuilt_) {

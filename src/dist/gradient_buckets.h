@@ -7,14 +7,11 @@
 // broadcast, as DDP rebuilds its buckets). Registration order is not backward
 // order in a multi-column network: a bucket holding a column's last and first
 // stages completes only at the end of the backward pass and holds back every
-// bucket after it. Each parameter's .grad is a view of its slot in its
-// bucket's flat buffer, so that autograd accumulates gradients straight into
-// the buckets and the reduced buckets are the averaged gradients, without a
-// copy either way (as DDP's gradient_as_bucket_view). A hook after each
-// parameter's gradient accumulation counts it in; when a bucket is complete
-// it is divided by the world size and all-reduced asynchronously while
-// autograd goes on with the earlier layers. Buckets are launched strictly in order, so that every
-// rank issues the same sequence of collectives whatever order its hooks fire in.
+// bucket after it. A hook on each parameter copies its gradient, already
+// divided by the world size, into its bucket's flat buffer; when a bucket is
+// complete it is all-reduced asynchronously while autograd goes on with the
+// earlier layers. Buckets are launched strictly in order, so that every rank
+// issues the same sequence of collectives whatever order its hooks fire in.
 
 #include <torch/torch.h>
 
@@ -54,7 +51,7 @@ class GradientBuckets : public GradientSync {
   void build_buckets(const std::vector<size_t>& order);
   /// Rebuilds the buckets in the first step's arrival order (rank 0's).
   void rebuild_in_arrival_order(const std::string& what);
-  void on_gradient(size_t parameter);
+  void on_gradient(size_t parameter, const torch::Tensor& gradient);
   /// Launches every complete bucket that follows the last launched one.
   void launch_ready();
   void launch(Bucket& bucket);
@@ -64,15 +61,10 @@ class GradientBuckets : public GradientSync {
   std::vector<Bucket> buckets_;
   std::vector<size_t> bucket_of_;
   std::vector<int64_t> slot_of_;
-  std::vector<torch::Tensor> views_;  // each parameter's gradient in its bucket
   std::vector<bool> arrived_;
-  struct Hook {
-    std::shared_ptr<torch::autograd::Node> accumulator;  // kept alive with its hook
-    uintptr_t key;
-  };
-  std::vector<Hook> hooks_;
-  torch::Tensor scale_;          // 1 / world size
-  std::vector<size_t> arrival_;  // first step's gradient order
+  std::vector<std::pair<size_t, unsigned>> hooks_;  // parameter, hook
+  torch::Tensor scale_;                             // 1 / world size
+  std::vector<size_t> arrival_;                     // first step's gradient order
   bool rebuilt_ = false;
   std::mutex mutex_;
   bool armed_ = false;
