@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include "dist_test_networks.h"
 #include "nddr/data/synthetic_scenes.h"
 #include "nddr/layers/batch_norm.h"
 #include "nddr/train/evaluator.h"
@@ -14,22 +15,8 @@
 namespace nddr {
 namespace {
 
-NetworkOptions small_network() {
-  NetworkOptions options;
-  options.backbone.width = 1.0 / 16;
-  options.tasks = {
-      {"seg", "segmentation", 4, 1.0}, {"normals", "normals", 3, 5.0}, {"depth", "depth", 1, 1.0}};
-  options.fusion.method = "nddr";
-  options.head_hidden = 16;
-  options.head_dilation = 2;
-  options.head_dropout = 0.0;  // dropout masks depend on the slice a rank draws them for
-  return options;
-}
-
-std::shared_ptr<const Dataset> scenes(int64_t count, uint64_t seed) {
-  return std::make_shared<SyntheticScenes>(
-      SyntheticScenesOptions().height(24).width(24).count(count).classes(2).seed(seed));
-}
+using testing::scenes;
+using testing::small_network;
 
 TrainOptions train_options(int64_t steps) {
   return TrainOptions().steps(steps).seed(5).optimizer(OptimizerOptions().lr(0.01)).log_every(1);

@@ -10,6 +10,7 @@
 #include <cmath>
 #include <filesystem>
 
+#include "dist_test_networks.h"
 #include "nddr/data/synthetic_scenes.h"
 #include "nddr/layers/batch_norm.h"
 #include "nddr/train/checkpoint.h"
@@ -29,23 +30,8 @@ struct Case {
 
 std::ostream& operator<<(std::ostream& out, const Case& c) { return out << c.label; }
 
-NetworkOptions small_network(const std::string& fusion) {
-  NetworkOptions options;
-  options.backbone.width = 1.0 / 16;
-  options.tasks = {
-      {"seg", "segmentation", 4, 1.0}, {"normals", "normals", 3, 5.0}, {"depth", "depth", 1, 1.0}};
-  options.fusion.method = fusion;
-  if (fusion == "split") options.fusion.split_stage = 3;
-  options.head_hidden = 16;
-  options.head_dilation = 2;
-  options.head_dropout = 0.0;  // dropout masks depend on the slice a rank draws them for
-  return options;
-}
-
-std::shared_ptr<const Dataset> scenes(int64_t count, uint64_t seed) {
-  return std::make_shared<SyntheticScenes>(
-      SyntheticScenesOptions().height(24).width(24).count(count).classes(2).seed(seed));
-}
+using testing::scenes;
+using testing::small_network;
 
 std::vector<MultiTaskNet> identical_nets(size_t count, const std::string& fusion, int seed) {
   std::vector<MultiTaskNet> nets;
