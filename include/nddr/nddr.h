@@ -78,6 +78,7 @@
 #include "nddr/train/trainer.h"
 #include "nddr/util/collective.h"
 #include "nddr/util/error.h"
+#include "nddr/util/op_observer.h"
 #include "nddr/util/random.h"
 #include "nddr/util/registry.h"
 #include "nddr/util/run_lock.h"

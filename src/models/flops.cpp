@@ -1,11 +1,12 @@
 #include "nddr/models/flops.h"
 
-#include <ATen/record_function.h>
 #include <torch/torch.h>
 
 #include <atomic>
 #include <mutex>
 #include <set>
+
+#include "nddr/util/op_observer.h"
 
 namespace nddr {
 
@@ -102,22 +103,6 @@ void on_end(const at::RecordFunction& fn, at::ObserverContext* base) {
   counter().count->macs_by_op[context->name] += macs;
 }
 
-// Removes the callback even when the forward throws.
-class CallbackGuard {
- public:
-  CallbackGuard()
-      : handle_(at::addThreadLocalCallback(at::RecordFunctionCallback(on_start, on_end)
-                                               .needsInputs(true)
-                                               .needsOutputs(true)
-                                               .scopes({at::RecordScope::FUNCTION}))) {}
-  ~CallbackGuard() { at::removeCallback(handle_); }
-  CallbackGuard(const CallbackGuard&) = delete;
-  CallbackGuard& operator=(const CallbackGuard&) = delete;
-
- private:
-  at::CallbackHandle handle_;
-};
-
 }  // namespace
 
 FlopCount count_forward_flops(const std::function<void()>& forward) {
@@ -127,7 +112,8 @@ FlopCount count_forward_flops(const std::function<void()>& forward) {
   counter().depth = 0;
   {
     torch::NoGradGuard no_grad;
-    CallbackGuard guard;
+    const ScopedOpObserver observer(
+        at::RecordFunctionCallback(on_start, on_end).needsInputs(true).needsOutputs(true));
     forward();
   }
   counter().count = nullptr;

@@ -1,6 +1,5 @@
 #include "nddr/train/batch_memory.h"
 
-#include <ATen/record_function.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -13,6 +12,7 @@
 #include <vector>
 
 #include "nddr/util/error.h"
+#include "nddr/util/op_observer.h"
 
 namespace nddr {
 
@@ -61,19 +61,6 @@ void on_end(const at::RecordFunction& fn, at::ObserverContext*) {
   }
 }
 
-class CallbackGuard {
- public:
-  CallbackGuard()
-      : handle_(at::addThreadLocalCallback(at::RecordFunctionCallback(on_start, on_end)
-                                               .needsOutputs(true)
-                                               .scopes({at::RecordScope::FUNCTION}))) {}
-  ~CallbackGuard() { at::removeCallback(handle_); }
-  CallbackGuard(const CallbackGuard&) = delete;
-  CallbackGuard& operator=(const CallbackGuard&) = delete;
-
- private:
-  at::CallbackHandle handle_;
-};
 
 // Restores training mode even when the forward throws.
 class EvalModeGuard {
@@ -114,7 +101,7 @@ int64_t forward_tensor_bytes(torch::nn::Module& net, const std::function<void()>
   for (const auto& tensor : net.buffers()) mark_seen(tensor);
   mark_seen(input);
   {
-    CallbackGuard callback;
+    const ScopedOpObserver observer(at::RecordFunctionCallback(on_start, on_end).needsOutputs(true));
     forward();
   }
   const int64_t bytes = tally().bytes;
