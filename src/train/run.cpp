@@ -4,6 +4,7 @@
 #include <cmath>
 #include <filesystem>
 #include <optional>
+#include <vector>
 
 #include "nddr/config/network_config.h"
 #include "nddr/data/registry.h"
@@ -124,7 +125,8 @@ int64_t loader_workers(const Config& config) {
 // image is the crop, or the first training image at the largest scale.
 void check_batch_fits(const Config& config, MultiTaskNetImpl& net, const Dataset& train_set) {
   if (!execution_options(config).device().is_cpu() || train_set.size() == 0) return;
-  const auto shape = train_set.get(0).image.sizes();
+  // A copy: sizes() views the sample, which is a temporary.
+  const std::vector<int64_t> shape = train_set.get(0).image.sizes().vec();
   const double scale = config.get_double("data.scale_max");
   const auto side = [&](const char* crop_key, int64_t size) {
     const int64_t crop = config.get_int(crop_key);
