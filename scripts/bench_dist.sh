@@ -35,6 +35,7 @@ for ((round = 1; round <= rounds; ++round)); do
   one=$("$bench" -c "$config" --nproc 1 "$@" threads=1)
   two=$("$bench" -c "$config" --nproc 2 "$@" threads=1)
   pair_a=$(mktemp) pair_b=$(mktemp)
+  trap 'rm -f "$pair_a" "$pair_b"' EXIT
   "$bench" -c "$config" --nproc 1 "$@" threads=1 >"$pair_a" &
   first=$!
   "$bench" -c "$config" --nproc 1 "$@" threads=1 >"$pair_b" || { wait "$first"; exit 2; }

@@ -61,7 +61,6 @@ void on_end(const at::RecordFunction& fn, at::ObserverContext*) {
   }
 }
 
-
 // Restores training mode even when the forward throws.
 class EvalModeGuard {
  public:
