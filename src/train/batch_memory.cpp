@@ -100,7 +100,8 @@ int64_t forward_tensor_bytes(torch::nn::Module& net, const std::function<void()>
   for (const auto& tensor : net.buffers()) mark_seen(tensor);
   mark_seen(input);
   {
-    const ScopedOpObserver observer(at::RecordFunctionCallback(on_start, on_end).needsOutputs(true));
+    const ScopedOpObserver observer(
+        at::RecordFunctionCallback(on_start, on_end).needsOutputs(true));
     forward();
   }
   const int64_t bytes = tally().bytes;
