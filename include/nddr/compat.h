@@ -5,6 +5,7 @@
 // has no stability promise: the same declarations exist in 1.13 and 2.x today.
 
 #include <ATen/autocast_mode.h>
+#include <c10/core/Allocator.h>
 #include <torch/csrc/jit/api/module.h>
 #include <torch/csrc/jit/frontend/tracer.h>
 #include <torch/torch.h>
@@ -167,6 +168,22 @@ inline void reset_peak_device_memory(c10::DeviceIndex index) {
   (void)index;
 #endif
 }
+
+// The allocators' memory reports (c10::MemoryReportingInfoBase, the hook
+// LibTorch's memory profiler uses) carry the running totals as int64_t in
+// 1.13 and as size_t in 2.x. The type is read from the declaration itself,
+// so no version number has to be guessed.
+namespace detail {
+template <typename>
+struct ThirdParameter;
+template <typename Class, typename Result, typename First, typename Second, typename Third,
+          typename... Rest>
+struct ThirdParameter<Result (Class::*)(First, Second, Third, Rest...)> {
+  using type = Third;
+};
+}  // namespace detail
+using MemoryReportTotal =
+    detail::ThirdParameter<decltype(&c10::MemoryReportingInfoBase::reportMemoryUsage)>::type;
 
 // c10d (distributed): 2.x moved the collectives of ProcessGroupGloo and
 // ProcessGroupNCCL to the c10d::Backend base class; in 1.13 they derive from

@@ -1,5 +1,6 @@
 #include "nddr/train/batch_memory.h"
 
+#include <c10/util/ThreadLocalDebugInfo.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -7,10 +8,12 @@
 #include <cstdio>
 #include <fstream>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <unordered_set>
 #include <vector>
 
+#include "nddr/compat.h"
 #include "nddr/util/error.h"
 #include "nddr/util/op_observer.h"
 
@@ -76,6 +79,53 @@ class EvalModeGuard {
   bool training_;
 };
 
+// Follows the allocator's reports of this thread (each allocation and free
+// while the guard holding it is installed) and keeps the highest total.
+class PeakMemory final : public c10::MemoryReportingInfoBase {
+ public:
+  void reportMemoryUsage(void* /*ptr*/, int64_t alloc_size, compat::MemoryReportTotal /*allocated*/,
+                         compat::MemoryReportTotal /*reserved*/, c10::Device /*device*/) override {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    current_ += alloc_size;  // negative for a free
+    peak_ = std::max(peak_, current_);
+  }
+  bool memoryProfilingEnabled() const override { return true; }
+  int64_t peak() const {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    return peak_;
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  int64_t current_ = 0;
+  int64_t peak_ = 0;
+};
+
+// The probe image: a quarter of the side, at least 32 pixels, at most the
+// image itself; `scale` turns the probe's bytes into the image's.
+struct Probe {
+  int64_t height;
+  int64_t width;
+  double scale;
+};
+
+Probe probe_for(int64_t height, int64_t width) {
+  constexpr int64_t kMinProbeSide = 32;
+  const int64_t probe_height = std::min(height, std::max(kMinProbeSide, height / 4));
+  const int64_t probe_width = std::min(width, std::max(kMinProbeSide, width / 4));
+  return {probe_height, probe_width,
+          static_cast<double>(height * width) / static_cast<double>(probe_height * probe_width)};
+}
+
+torch::Device device_of(torch::nn::Module& net) {
+  const auto parameters = net.parameters();
+  return parameters.empty() ? torch::Device(torch::kCPU) : parameters.front().device();
+}
+
+int64_t scaled(int64_t bytes, double scale) {
+  return static_cast<int64_t>(std::ceil(static_cast<double>(bytes) * scale));
+}
+
 std::string size_text(double bytes) {
   char text[32];
   if (bytes >= 1e9) {
@@ -112,19 +162,42 @@ int64_t forward_tensor_bytes(torch::nn::Module& net, const std::function<void()>
 
 int64_t activation_bytes_per_image(MultiTaskNetImpl& net, int64_t channels, int64_t height,
                                    int64_t width) {
-  constexpr int64_t kMinProbeSide = 32;
-  const int64_t probe_height = std::min(height, std::max(kMinProbeSide, height / 4));
-  const int64_t probe_width = std::min(width, std::max(kMinProbeSide, width / 4));
-  const auto device =
-      net.parameters().empty() ? torch::Device(torch::kCPU) : net.parameters().front().device();
-  const torch::Tensor probe =
-      torch::zeros({1, channels, probe_height, probe_width}, torch::TensorOptions(device));
+  const Probe probe = probe_for(height, width);
+  const torch::Tensor image =
+      torch::zeros({1, channels, probe.height, probe.width}, torch::TensorOptions(device_of(net)));
   torch::NoGradGuard no_grad;
   EvalModeGuard eval(net);
-  const int64_t probe_bytes = forward_tensor_bytes(
-      net, [&] { net.forward(probe); }, probe);
-  const double scale = static_cast<double>(height * width) / (probe_height * probe_width);
-  return static_cast<int64_t>(std::ceil(static_cast<double>(probe_bytes) * scale));
+  return scaled(forward_tensor_bytes(
+                    net, [&] { net.forward(image); }, image),
+                probe.scale);
+}
+
+int64_t peak_allocated_bytes(const std::function<void()>& pass) {
+  const auto peak = std::make_shared<PeakMemory>();
+  {
+    const c10::DebugInfoGuard guard(c10::DebugInfoKind::PROFILER_STATE, peak);
+    pass();
+  }
+  return peak->peak();
+}
+
+int64_t inference_bytes_per_image(MultiTaskNetImpl& net, int64_t channels, int64_t height,
+                                  int64_t width) {
+  const Probe probe = probe_for(height, width);
+  torch::NoGradGuard no_grad;
+  EvalModeGuard eval(net);
+  // The batch is made inside the measured pass: the allocator reports its
+  // free, and it is memory that evaluation holds too.
+  const auto pass = [&](int64_t batch) {
+    net.forward(torch::zeros({batch, channels, probe.height, probe.width},
+                             torch::TensorOptions(device_of(net))));
+  };
+  // Batches of two and three: for a single small image LibTorch picks other
+  // convolution algorithms (im2col buffers), whose peak is not a batch's.
+  pass(2);  // what the first pass allocates once and keeps is not per image
+  const int64_t two = peak_allocated_bytes([&] { pass(2); });
+  const int64_t three = peak_allocated_bytes([&] { pass(3); });
+  return scaled(std::max<int64_t>(0, three - two), probe.scale);
 }
 
 int64_t usable_memory_bytes() {

@@ -120,10 +120,12 @@ int64_t loader_workers(const Config& config) {
   return workers > 0 ? workers : default_workers();
 }
 
-// The batch's forward activations must fit in the machine's memory (CPU
-// training; a GPU's allocator reports its own out-of-memory error). The
-// image is the crop, or the first training image at the largest scale.
-void check_batch_fits(const Config& config, MultiTaskNetImpl& net, const Dataset& train_set) {
+// The batches must fit in the machine's memory (CPU runs; a GPU's allocator
+// reports its own out-of-memory error). A training image is the crop, or the
+// first training image at the largest scale: its forward activations are
+// what autograd keeps. An evaluation image is the first test image as it is:
+// its inference pass's peak memory.
+void check_train_batch_fits(const Config& config, MultiTaskNetImpl& net, const Dataset& train_set) {
   if (!execution_options(config).device().is_cpu() || train_set.size() == 0) return;
   // A copy: sizes() views the sample, which is a temporary.
   const std::vector<int64_t> shape = train_set.get(0).image.sizes().vec();
@@ -136,6 +138,14 @@ void check_batch_fits(const Config& config, MultiTaskNetImpl& net, const Dataset
       net, shape[0], side("data.crop_height", shape[1]), side("data.crop_width", shape[2]));
   check_batch_memory(config.get_int("train.batch_size"), per_image, usable_memory_bytes(),
                      "train.batch_size");
+}
+
+void check_eval_batch_fits(const Config& config, MultiTaskNetImpl& net, const Dataset& test_set) {
+  if (!execution_options(config).device().is_cpu() || test_set.size() == 0) return;
+  const std::vector<int64_t> shape = test_set.get(0).image.sizes().vec();
+  check_batch_memory(config.get_int("eval.batch_size"),
+                     inference_bytes_per_image(net, shape[0], shape[1], shape[2]),
+                     usable_memory_bytes(), "eval.batch_size");
 }
 
 }  // namespace
@@ -302,7 +312,8 @@ RunResults train_from_config(const Config& config, TrainObserver& observer,
   Trainer trainer(
       net, train_set, train_loader_options(config),
       train_options(config).stop_after(options.stop_after).collective(options.collective));
-  check_batch_fits(config, *net, *train_set);
+  check_train_batch_fits(config, *net, *train_set);
+  check_eval_batch_fits(config, *net, *test_set);
   bool resuming = options.resume && std::filesystem::exists(paths.checkpoint());
   if (collective != nullptr && options.resume) {
     resuming = agree_on_resume(resuming, paths.checkpoint(), *collective);
@@ -366,8 +377,10 @@ RunResults evaluate_from_config(const Config& config, const std::string& weights
   fold_batchnorm(*net);  // inference only: same outputs, fewer ops
   place_network(*net, execution);
   configure_backends(execution);
-  RunResults results = results_of(config, evaluate(*net, dataset_from_config(config, "test"),
-                                                   eval_loader_options(config), execution));
+  const auto test_set = dataset_from_config(config, "test");
+  check_eval_batch_fits(config, *net, *test_set);
+  RunResults results =
+      results_of(config, evaluate(*net, test_set, eval_loader_options(config), execution));
   results.info["weights"] = weights;
   return results;
 }

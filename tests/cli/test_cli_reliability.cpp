@@ -292,6 +292,26 @@ TEST(CliFaults, ABatchBeyondMemoryIsAnErrorNamingTheKeyAndTheEstimate) {
   EXPECT_FALSE(fs::exists(dir.path / "runs/tiny/config.yaml"));
 }
 
+// The same for evaluation: 8192 test images of 2048x2048, in `train` (at
+// run start) and in `eval`, whose inference passes' peak would exceed the
+// memory.
+TEST(CliFaults, AnEvalBatchBeyondMemoryIsAnErrorNamingTheKey) {
+  Dir dir;
+  const std::string huge_test =
+      " eval.batch_size=8192 data.test.options.height=2048 data.test.options.width=2048";
+  const Result train = run(dir, "train -c tiny.yaml -q" + huge_test);
+  EXPECT_EQ(train.code, 2) << train.describe();
+  EXPECT_NE(train.err.find("eval.batch_size = 8192 does not fit in memory"), std::string::npos)
+      << train.describe();
+  EXPECT_FALSE(fs::exists(dir.path / "runs/tiny/config.yaml"));
+
+  ASSERT_EQ(run(dir, "train -c tiny.yaml -q").code, 0);
+  const Result eval = run(dir, "eval -c tiny.yaml" + huge_test);
+  EXPECT_EQ(eval.code, 2) << eval.describe();
+  EXPECT_NE(eval.err.find("eval.batch_size = 8192 does not fit in memory"), std::string::npos)
+      << eval.describe();
+}
+
 TEST(CliFaults, MistypedCommandNamesTheClosest) {
   Dir dir;
   const Result typo = run(dir, "trian -c tiny.yaml");

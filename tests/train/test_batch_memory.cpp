@@ -37,6 +37,25 @@ TEST(BatchMemory, WeightsAreNotActivations) {
   EXPECT_EQ(bytes, 4 * 32 * 4);
 }
 
+// The allocator's reports, followed explicitly: 1000 floats live alone,
+// then 500 and 250 together (peak 4000 bytes); 1000 and 500 together (6000).
+TEST(BatchMemory, PeakCountsWhatLivesAtOnce) {
+  EXPECT_EQ(peak_allocated_bytes([] {
+              { const torch::Tensor alone = torch::empty({1000}); }
+              const torch::Tensor first = torch::empty({500});
+              const torch::Tensor second = torch::empty({250});
+            }),
+            4000);
+  EXPECT_EQ(peak_allocated_bytes([] {
+              const torch::Tensor first = torch::empty({1000});
+              const torch::Tensor second = torch::empty({500});
+            }),
+            6000);
+  // Memory held before the pass is not the pass's.
+  const torch::Tensor held = torch::empty({100000});
+  EXPECT_EQ(peak_allocated_bytes([] { const torch::Tensor small = torch::empty({10}); }), 40);
+}
+
 MultiTaskNet tiny_net() {
   Config config;
   config.apply_override("network.width=0.125");
@@ -53,6 +72,7 @@ TEST(BatchMemory, PerImageEstimateLeavesTheNetworkAsItWas) {
   const int64_t bytes = activation_bytes_per_image(*net, 3, 64, 48);
   // At least the network's input and first feature map.
   EXPECT_GT(bytes, 3 * 64 * 48 * 4);
+  EXPECT_GT(inference_bytes_per_image(*net, 3, 64, 48), 3 * 64 * 48 * 4);
   EXPECT_TRUE(net->is_training());
   size_t i = 0;
   for (const auto& tensor : net->named_parameters()) {
@@ -61,6 +81,23 @@ TEST(BatchMemory, PerImageEstimateLeavesTheNetworkAsItWas) {
   for (const auto& tensor : net->named_buffers()) {
     EXPECT_TRUE(tensor.value().equal(before[i++])) << tensor.key();
   }
+}
+
+// The estimate from a probe of a ninth of the pixels, against the peak of
+// real inference passes at the full size: two more images (a batch of 4
+// against 2) must add about twice the estimate.
+TEST(BatchMemory, InferenceEstimateMatchesTheFullSizePeak) {
+  MultiTaskNet net = tiny_net();
+  net->eval();
+  torch::NoGradGuard no_grad;
+  const auto peak_at = [&](int64_t batch) {
+    return peak_allocated_bytes([&] { net->forward(torch::zeros({batch, 3, 96, 96})); });
+  };
+  peak_at(2);
+  const double measured = static_cast<double>(peak_at(4) - peak_at(2)) / 2;
+  const double estimate = static_cast<double>(inference_bytes_per_image(*net, 3, 96, 96));
+  EXPECT_GT(estimate, 0.8 * measured) << estimate << " vs " << measured;
+  EXPECT_LT(estimate, 1.25 * measured) << estimate << " vs " << measured;
 }
 
 TEST(BatchMemory, TooLargeABatchIsAnErrorNamingTheKeyAndTheEstimate) {

@@ -1,8 +1,9 @@
 #pragma once
-// Whether a training batch can fit in this machine's memory, checked when a
-// run starts (the network and the image size are known then): a batch whose
-// forward activations alone exceed the memory would otherwise end in an
-// allocation failure deep in the first step, or swap the machine to a halt.
+// Whether a training or evaluation batch can fit in this machine's memory,
+// checked when a run starts (the network and the image sizes are known
+// then): a batch whose forward pass alone exceeds the memory would otherwise
+// end in an allocation failure deep in the first step or the first
+// evaluation, or swap the machine to a halt.
 
 #include <torch/torch.h>
 
@@ -29,6 +30,21 @@ int64_t forward_tensor_bytes(torch::nn::Module& net, const std::function<void()>
 /// scaled by the pixel ratio.
 int64_t activation_bytes_per_image(MultiTaskNetImpl& net, int64_t channels, int64_t height,
                                    int64_t width);
+
+/// The most bytes the CPU allocator held at once while `pass` ran on this
+/// thread, beyond what it held before: the peak live memory of `pass`,
+/// counting tensors freed mid-pass only while they lived. Read from the
+/// allocator's memory reports (the hook LibTorch's memory profiler uses).
+int64_t peak_allocated_bytes(const std::function<void()>& pass);
+
+/// Bytes one more [C,H,W] image adds to the peak memory of an inference
+/// pass (eval mode, no autograd, as evaluation runs it): the peak of a batch
+/// of three probe images minus that of two, so what does not grow with the
+/// batch is left out. Measured on a probe of a quarter of the side, at least
+/// 32 pixels, and scaled by the pixel ratio; the network's state is
+/// untouched. CPU networks only (other allocators report elsewhere).
+int64_t inference_bytes_per_image(MultiTaskNetImpl& net, int64_t channels, int64_t height,
+                                  int64_t width);
 
 /// Physical memory, or the cgroup's limit when lower; 0 when unknown.
 int64_t usable_memory_bytes();
