@@ -188,9 +188,9 @@ int64_t inference_bytes_per_image(MultiTaskNetImpl& net, int64_t channels, int64
   EvalModeGuard eval(net);
   // The batch is made inside the measured pass: the allocator reports its
   // free, and it is memory that evaluation holds too.
+  const torch::TensorOptions options(device_of(net));
   const auto pass = [&](int64_t batch) {
-    net.forward(torch::zeros({batch, channels, probe.height, probe.width},
-                             torch::TensorOptions(device_of(net))));
+    net.forward(torch::zeros({batch, channels, probe.height, probe.width}, options));
   };
   // Batches of two and three: for a single small image LibTorch picks other
   // convolution algorithms (im2col buffers), whose peak is not a batch's.
